@@ -1,0 +1,21 @@
+import ArgumentParser
+import StackCompiler
+
+/// `stackc graph PROFILE`: the instance graph as DOT or Mermaid.
+struct Graph: ParsableCommand {
+    enum Format: String, ExpressibleByArgument, CaseIterable { case dot, mermaid }
+
+    static let configuration = CommandConfiguration(abstract: "Draw the instance graph as Graphviz DOT or Mermaid.")
+
+    @Argument(help: "The profile to compile.")
+    var profile: String
+
+    @Option(help: "dot or mermaid.")
+    var format: Format = .dot
+
+    func run() throws {
+        let compilation = compileOnLargeStack(profile)
+        if report(compilation.diagnostics) { throw Exit.configurationError }
+        write(format == .dot ? Renderer.dot(compilation.graph) : Renderer.mermaid(compilation.graph))
+    }
+}

@@ -1,0 +1,24 @@
+import ArgumentParser
+import StackCompiler
+
+/// `stackc render PROFILE`: the resolved configuration and the instance graph.
+struct Render: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the resolved sections, instances and edges (YAML, or JSON with --format json).")
+
+    @Argument(help: "The profile to compile (a deployment, a stack or any layered file).")
+    var profile: String
+
+    @Option(help: "yaml or json.")
+    var format: OutputFormat = .yaml
+
+    @Option(parsing: .upToNextOption, help: "Keep only these sections and instances (and the edges touching them).")
+    var only: [String] = []
+
+    func run() throws {
+        let compilation = compileOnLargeStack(profile)
+        if report(compilation.diagnostics) { throw Exit.configurationError }
+        let document = Renderer.document(compilation, only: Set(only))
+        write(format == .json ? JSONPrinter.print(document) : YAMLPrinter.print(document))
+    }
+}

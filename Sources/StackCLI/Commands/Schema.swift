@@ -1,0 +1,11 @@
+import ArgumentParser
+import StackCompiler
+
+/// `stackc schema`: the JSON Schema of the profile format, for editors.
+struct Schema: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the JSON Schema of the profile format (for editor validation).")
+
+    func run() throws {
+        write(ProfileSchema.json + "\n")
+    }
+}

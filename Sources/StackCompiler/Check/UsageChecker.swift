@@ -1,0 +1,60 @@
+import StackModel
+
+/// Findings about options nothing reads, unknown recipes and parts lists that name nothing.
+enum UsageChecker {
+    static func checkStack(_ configuration: ResolvedConfiguration, diagnostics: inout DiagnosticBag) {
+        guard let stack = configuration["stack"] else { return }
+        for option in stack.options where !RecipeCatalog.stackOptions.contains(option.name) {
+            diagnostics.add(.warning("unknown option '\(option.name)' in section 'stack'" + Suggestions.didYouMean(option.name, in: RecipeCatalog.stackOptions),
+                                     at: option.keyLocation, notes: option.history.last?.via ?? []))
+        }
+    }
+
+    /// In every section with a `recipe`: the recipe exists, its required options are set, and every
+    /// option is read by the recipe or by a substitution somewhere.
+    static func checkRecipes(_ configuration: ResolvedConfiguration, referenced: Set<String>, diagnostics: inout DiagnosticBag) {
+        for section in configuration.sections {
+            guard let recipeOption = section["recipe"] else { continue }
+            guard let name = recipeOption.node.string, let recipe = RecipeCatalog.recipe(named: name) else {
+                let known = RecipeCatalog.recipes.map(\.name)
+                diagnostics.add(.error("unknown recipe '\(recipeOption.value.summary)' in section '\(section.name)'" + Suggestions.didYouMean(recipeOption.value.summary, in: known)
+                                       + " (known: \(known.joined(separator: ", ")))",
+                                       at: recipeOption.node.location, notes: recipeOption.history.last?.via ?? []))
+                continue
+            }
+            let readable = recipe.options + RecipeCatalog.commonOptions
+            for option in section.options where !readable.contains(option.name) && !referenced.contains(section.name + "\u{0}" + option.name) {
+                diagnostics.add(.warning("option '\(option.name)' in section '\(section.name)' is not read by recipe '\(name)'" + Suggestions.didYouMean(option.name, in: readable),
+                                         at: option.keyLocation, notes: option.history.last?.via ?? []))
+            }
+            for required in recipe.required where section[required] == nil {
+                diagnostics.add(.error("section '\(section.name)' lacks option '\(required)', which recipe '\(name)' requires",
+                                       at: section.location, notes: section.origin.chain))
+            }
+        }
+    }
+
+    /// `stack.parts` names sections that exist and have a recipe.
+    static func checkParts(_ configuration: ResolvedConfiguration, diagnostics: inout DiagnosticBag) {
+        guard let parts = configuration["stack"]?["parts"] else { return }
+        guard case .list(let items) = parts.value else {
+            diagnostics.add(.error("'parts' must be a list of section names, got a \(parts.value.kindName)", at: parts.node.location))
+            return
+        }
+        for item in items {
+            guard let name = item.string else {
+                diagnostics.add(.error("'parts' lists section names, got a \(item.value.kindName)", at: item.location))
+                continue
+            }
+            guard let section = configuration[name] else {
+                diagnostics.add(.error("part '\(name)' names no section" + Suggestions.didYouMean(name, in: configuration.sectionNames),
+                                       at: item.location, notes: parts.history.last?.via ?? []))
+                continue
+            }
+            if section["recipe"] == nil {
+                diagnostics.add(.error("part '\(name)' has no 'recipe'", at: item.location,
+                                       notes: [Note("section '\(name)' is defined here", at: section.location)]))
+            }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import StackModel
+import Yams
+
+/// Reads YAML into positioned values, walking Yams nodes so every key and value keeps its mark.
+enum YAMLReader {
+    /// Alias expansion can make a small file huge ("billion laughs"); past this many nodes we refuse.
+    static let nodeLimit = 2_000_000
+
+    static func read(_ text: String, file: String) throws(DiagnosticError) -> ValueNode? {
+        let root: Yams.Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw DiagnosticError(diagnostic(for: error, file: file))
+        } catch {
+            throw DiagnosticError(.error("cannot parse YAML: \(error)", at: SourceLocation(file: file, line: 1, column: 1)))
+        }
+        guard let root else { return nil }
+        var budget = nodeLimit
+        return try convert(root, file: file, budget: &budget)
+    }
+
+    private static func location(_ mark: Mark?, _ file: String) -> SourceLocation {
+        SourceLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
+    }
+
+    private static func convert(_ node: Yams.Node, file: String, budget: inout Int) throws(DiagnosticError) -> ValueNode {
+        budget -= 1
+        let at = location(node.mark, file)
+        if budget < 0 {
+            throw DiagnosticError(.error("document expands to more than \(nodeLimit) values (aliases nested too deeply?)", at: at))
+        }
+        switch node {
+        case .scalar(let scalar):
+            return scalarNode(scalar, at: at)
+        case .sequence(let sequence):
+            var items: [ValueNode] = []
+            items.reserveCapacity(sequence.count)
+            for item in sequence { items.append(try convert(item, file: file, budget: &budget)) }
+            return ValueNode(.list(items), at: at)
+        case .mapping(let mapping):
+            var entries: [MapEntry] = []
+            entries.reserveCapacity(mapping.count)
+            for (key, value) in mapping {
+                let keyAt = location(key.mark, file)
+                guard case .scalar(let keyScalar) = key else {
+                    throw DiagnosticError(.error("a key must be a plain name, not a list or a map", at: keyAt))
+                }
+                entries.append(MapEntry(key: keyScalar.string, at: keyAt, node: try convert(value, file: file, budget: &budget)))
+            }
+            return ValueNode(.map(entries), at: at)
+        case .alias:
+            // Yams resolves aliases while composing; an unresolved one is a malformed document.
+            throw DiagnosticError(.error("unresolved YAML alias", at: at))
+        }
+    }
+
+    /// YAML 1.2 core-schema typing for plain scalars; anything quoted stays a string.
+    private static func scalarNode(_ scalar: Yams.Node.Scalar, at: SourceLocation) -> ValueNode {
+        let text = scalar.string
+        switch scalar.style {
+        case .singleQuoted, .doubleQuoted:
+            // Escapes make inner columns approximate; a quote is one column.
+            return ValueNode(.string(text), at: at, contentOffset: text.contains("\n") ? nil : 1)
+        case .literal, .folded:
+            return ValueNode(.string(text), at: at, contentOffset: nil)
+        default:
+            return ValueNode(ScalarTyping.plain(text), at: at, contentOffset: text.contains("\n") ? nil : 0)
+        }
+    }
+
+    private static func diagnostic(for error: YamlError, file: String) -> Diagnostic {
+        switch error {
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
+            var notes: [Note] = []
+            if let context { notes.append(Note(context.text, at: location(context.mark, file))) }
+            return .error("YAML syntax: \(problem)", at: location(mark, file), notes: notes)
+        case let .reader(problem, offset, _, yaml):
+            return .error("YAML syntax: \(problem)", at: locationOf(offset: offset, in: yaml, file: file))
+        case let .duplicatedKeysInMapping(duplicates, context):
+            let names = duplicates.map { "'\($0)'" }.joined(separator: ", ")
+            return .error("duplicate key \(names) in the same map", at: location(context.mark, file))
+        default:
+            return .error("cannot parse YAML: \(error)", at: SourceLocation(file: file, line: 1, column: 1))
+        }
+    }
+
+    private static func locationOf(offset: Int?, in text: String, file: String) -> SourceLocation {
+        guard let offset else { return SourceLocation(file: file, line: 1, column: 1) }
+        var line = 1, column = 1
+        for (index, byte) in text.utf8.enumerated() {
+            if index >= offset { break }
+            if byte == UInt8(ascii: "\n") { line += 1; column = 1 } else if byte & 0xC0 != 0x80 { column += 1 }
+        }
+        return SourceLocation(file: file, line: line, column: column)
+    }
+}
+
+/// How a bare (unquoted) scalar becomes a typed value: the YAML 1.2 core schema, without YAML 1.1's
+/// `yes`/`no`/`on`/`off` booleans (the "Norway problem").
+enum ScalarTyping {
+    static func plain(_ text: String) -> Value {
+        switch text {
+        case "true", "True", "TRUE": return .bool(true)
+        case "false", "False", "FALSE": return .bool(false)
+        case "", "~", "null", "Null", "NULL": return .null
+        default: break
+        }
+        if let number = canonicalNumber(text) { return .number(number) }
+        return .string(text)
+    }
+
+    /// Decimal integers and floats in a canonical text; hex, octal, `.inf` and the like stay strings.
+    static func canonicalNumber(_ text: String) -> String? {
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty, bytes.count < 40 else { return nil }
+        var index = 0
+        if bytes[0] == UInt8(ascii: "-") || bytes[0] == UInt8(ascii: "+") { index = 1 }
+        let isDigit = { (b: UInt8) in b >= 48 && b <= 57 }
+        var digits = 0, dot = false, exponent = false
+        while index < bytes.count {
+            let b = bytes[index]
+            if isDigit(b) { digits += 1 } else if b == UInt8(ascii: "."), !dot, !exponent { dot = true }
+            else if (b == UInt8(ascii: "e") || b == UInt8(ascii: "E")), !exponent, digits > 0 {
+                exponent = true
+                if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "-") || bytes[index + 1] == UInt8(ascii: "+") { index += 1 }
+                guard index + 1 < bytes.count else { return nil }
+            } else { return nil }
+            index += 1
+        }
+        guard digits > 0 else { return nil }
+        if !dot && !exponent {
+            // Leading zeros read as octal in some YAML dialects; keep such text as a string.
+            let body = text.hasPrefix("-") || text.hasPrefix("+") ? String(text.dropFirst()) : text
+            if body.count > 1 && body.hasPrefix("0") { return nil }
+            guard let value = Int(text) else { return nil }
+            return String(value)
+        }
+        guard let value = Double(text), value.isFinite else { return nil }
+        if value == value.rounded(), abs(value) < 1e15 { return String(format: "%.1f", value) }
+        return "\(value)"
+    }
+}

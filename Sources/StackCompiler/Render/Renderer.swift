@@ -1,0 +1,134 @@
+import Foundation
+import StackModel
+
+/// The documents the read-only verbs print, built from a compilation.
+public enum Renderer {
+    /// `render`: sections, instances and edges; `only` keeps the named sections and instances
+    /// (and the edges that touch a kept instance).
+    public static func document(_ compilation: Compilation, only: Set<String> = []) -> Tree {
+        let keep = { (name: String) in only.isEmpty || only.contains(name) }
+        let sections = compilation.configuration.sections.filter { keep($0.name) }.map { section in
+            (section.name, Tree.object(sortedFrom: section.options.map { ($0.name, Tree($0.value)) }))
+        }
+        let instances = compilation.graph.instances.filter { keep($0.name) }.map(instance)
+        let edges = compilation.graph.edges.filter { keep($0.from) || keep($0.to) }.map { edge in
+            Tree.object([("from", .string(edge.from)), ("to", .string(edge.to)), ("kind", .string(edge.kind.rawValue))])
+        }
+        return .object([("sections", .object(sortedFrom: sections)), ("instances", .list(instances)), ("edges", .list(edges))])
+    }
+
+    private static func instance(_ instance: Instance) -> Tree {
+        .object([
+            ("name", .string(instance.name)),
+            ("role", .string(instance.role.rawValue)),
+            ("softwareType", .string(instance.softwareType)),
+            ("parameters", .object(sortedFrom: instance.parameters.map { ($0.name, Tree($0.value)) })),
+            ("parts", .list(instance.parts.map(Tree.string))),
+        ])
+    }
+
+    /// `graph --format dot`.
+    public static func dot(_ graph: InstanceGraph) -> String {
+        var out = "digraph stack {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n"
+        for instance in graph.instances {
+            let label = "\(instance.name)\\n\(instance.role.rawValue) · \(instance.softwareType)"
+            out += "  \(dotID(instance.name)) [label=\"\(label)\", shape=\(shape(instance.role))];\n"
+        }
+        for edge in graph.edges {
+            let style = edge.kind == .takeover ? ", style=dashed" : edge.kind == .notify ? ", style=dotted" : ""
+            out += "  \(dotID(edge.from)) -> \(dotID(edge.to)) [label=\"\(edge.kind.rawValue)\"\(style)];\n"
+        }
+        return out + "}\n"
+    }
+
+    /// `graph --format mermaid`.
+    public static func mermaid(_ graph: InstanceGraph) -> String {
+        var ids: [String: String] = [:]
+        for (index, instance) in graph.instances.enumerated() { ids[instance.name] = "n\(index)" }
+        var out = "flowchart LR\n"
+        for instance in graph.instances {
+            out += "  \(ids[instance.name] ?? "")[\"\(instance.name)<br/>\(instance.role.rawValue) · \(instance.softwareType)\"]\n"
+        }
+        for edge in graph.edges {
+            guard let from = ids[edge.from], let to = ids[edge.to] else { continue }
+            let arrow = edge.kind == .takeover || edge.kind == .notify ? "-. \(edge.kind.rawValue) .->" : "-- \(edge.kind.rawValue) -->"
+            out += "  \(from) \(arrow) \(to)\n"
+        }
+        return out
+    }
+
+    private static func dotID(_ name: String) -> String { "\"" + name + "\"" }
+
+    private static func shape(_ role: Role) -> String {
+        switch role {
+        case .export: "box"
+        case .import: "box3d"
+        case .pullBackup: "cylinder"
+        case .plain: "ellipse"
+        }
+    }
+}
+
+/// `explain SECTION:OPTION`: a value and its history.
+public struct Explanation: Sendable {
+    public var section: String
+    public var option: String
+    public var value: Value
+    public var history: [HistoryStep]
+
+    /// Looks the option up among sections first, then among instances' parameters.
+    public static func find(_ target: String, in compilation: Compilation) -> Explanation? {
+        let parts = target.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return nil }
+        if let option = compilation.configuration[parts[0]]?[parts[1]] {
+            return Explanation(section: parts[0], option: parts[1], value: option.value, history: option.history)
+        }
+        if let parameter = compilation.graph.instance(named: parts[0])?.parameter(parts[1]) {
+            return Explanation(section: parts[0], option: parts[1], value: parameter.value, history: parameter.history)
+        }
+        return nil
+    }
+
+    public var json: Tree {
+        .object([
+            ("section", .string(section)),
+            ("option", .string(option)),
+            ("value", Tree(value)),
+            ("history", .list(history.map { step in
+                .object([
+                    ("action", .string(step.action.rawValue)),
+                    ("value", step.value.map(Tree.init) ?? .null),
+                    ("file", .string(step.location.file)),
+                    ("line", .number(String(step.location.line))),
+                    ("column", .number(String(step.location.column))),
+                    ("detail", step.detail.map(Tree.string) ?? .null),
+                    ("via", .list(step.via.map { note in
+                        .object([("file", .string(note.location.file)), ("line", .number(String(note.location.line))),
+                                 ("column", .number(String(note.location.column))), ("message", .string(note.message))])
+                    })),
+                ])
+            })),
+        ])
+    }
+
+    public var text: String {
+        var out = "\(section):\(option) = \(value.summary)\n"
+        let actionWidth = max(9, history.map(\.action.rawValue.count).max() ?? 0)
+        let values = history.map { $0.value.map { clip($0.summary) } ?? "" }
+        let valueWidth = min(40, values.map(\.count).max() ?? 0)
+        for (step, shown) in zip(history, values) {
+            var line = "  " + step.action.rawValue.padding(toLength: actionWidth, withPad: " ", startingAt: 0)
+            line += " " + shown.padding(toLength: max(valueWidth, shown.count), withPad: " ", startingAt: 0)
+            line += "  " + step.location.description
+            if let detail = step.detail { line += "   (\(detail))" }
+            out += line + "\n"
+            let via = step.via
+            if !via.isEmpty {
+                out += String(repeating: " ", count: actionWidth + 3) + "via " + via.map(\.location.description).joined(separator: " → ") + "\n"
+            }
+        }
+        return out
+    }
+
+    private func clip(_ text: String) -> String { text.count > 40 ? String(text.prefix(37)) + "..." : text }
+}

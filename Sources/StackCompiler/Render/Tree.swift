@@ -1,0 +1,174 @@
+import StackModel
+
+/// A plain document tree for output: what JSON and YAML printers emit, in a fixed order.
+public indirect enum Tree: Sendable, Equatable {
+    case string(String)
+    /// Emitted verbatim: already canonical number text.
+    case number(String)
+    case bool(Bool)
+    case null
+    case list([Tree])
+    /// Keys in the order they are emitted.
+    case object([(String, Tree)])
+
+    public static func == (a: Tree, b: Tree) -> Bool {
+        switch (a, b) {
+        case let (.string(x), .string(y)), let (.number(x), .number(y)): x == y
+        case let (.bool(x), .bool(y)): x == y
+        case (.null, .null): true
+        case let (.list(x), .list(y)): x == y
+        case let (.object(x), .object(y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: false
+        }
+    }
+
+    /// A profile value as output; map keys sorted so output never depends on authoring order.
+    public init(_ value: Value) {
+        switch value {
+        case .string(let text): self = .string(text)
+        case .number(let text): self = .number(text)
+        case .bool(let flag): self = .bool(flag)
+        case .null: self = .null
+        case .list(let items): self = .list(items.map { Tree($0.value) })
+        case .map(let entries):
+            self = .object(entries.sorted { $0.key < $1.key }.map { ($0.key, Tree($0.node.value)) })
+        }
+    }
+
+    public static func object(sortedFrom pairs: [(String, Tree)]) -> Tree {
+        .object(pairs.sorted { $0.0 < $1.0 })
+    }
+}
+
+/// JSON with two-space indentation and keys in tree order.
+public enum JSONPrinter {
+    public static func print(_ tree: Tree) -> String {
+        var out = ""
+        write(tree, indent: 0, into: &out)
+        out += "\n"
+        return out
+    }
+
+    private static func write(_ tree: Tree, indent: Int, into out: inout String) {
+        switch tree {
+        case .string(let text): out += quoted(text)
+        case .number(let text): out += text
+        case .bool(let flag): out += flag ? "true" : "false"
+        case .null: out += "null"
+        case .list(let items):
+            guard !items.isEmpty else { out += "[]"; return }
+            out += "[\n"
+            for (index, item) in items.enumerated() {
+                out += String(repeating: "  ", count: indent + 1)
+                write(item, indent: indent + 1, into: &out)
+                out += index + 1 < items.count ? ",\n" : "\n"
+            }
+            out += String(repeating: "  ", count: indent) + "]"
+        case .object(let pairs):
+            guard !pairs.isEmpty else { out += "{}"; return }
+            out += "{\n"
+            for (index, (key, value)) in pairs.enumerated() {
+                out += String(repeating: "  ", count: indent + 1) + quoted(key) + ": "
+                write(value, indent: indent + 1, into: &out)
+                out += index + 1 < pairs.count ? ",\n" : "\n"
+            }
+            out += String(repeating: "  ", count: indent) + "}"
+        }
+    }
+
+    public static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F || (0x2028...0x2029).contains(scalar.value) {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// Block-style YAML; strings are plain when that reads back as the same string, double-quoted otherwise.
+public enum YAMLPrinter {
+    public static func print(_ tree: Tree) -> String {
+        var out = ""
+        switch tree {
+        case .object(let pairs) where !pairs.isEmpty: writePairs(pairs, indent: 0, into: &out)
+        case .list(let items) where !items.isEmpty: writeItems(items, indent: 0, into: &out)
+        default: out += inline(tree) + "\n"
+        }
+        return out
+    }
+
+    private static func writePairs(_ pairs: [(String, Tree)], indent: Int, into out: inout String) {
+        let pad = String(repeating: "  ", count: indent)
+        for (key, value) in pairs {
+            out += pad + scalar(key) + ":"
+            switch value {
+            case .object(let inner) where !inner.isEmpty:
+                out += "\n"
+                writePairs(inner, indent: indent + 1, into: &out)
+            case .list(let items) where !items.isEmpty:
+                out += "\n"
+                writeItems(items, indent: indent + 1, into: &out)
+            default:
+                out += " " + inline(value) + "\n"
+            }
+        }
+    }
+
+    private static func writeItems(_ items: [Tree], indent: Int, into out: inout String) {
+        let pad = String(repeating: "  ", count: indent)
+        for item in items {
+            switch item {
+            case .object(let pairs) where !pairs.isEmpty:
+                // The first key shares the dash's line, the rest align under it.
+                var first = ""
+                writePairs(pairs, indent: indent + 1, into: &first)
+                out += pad + "- " + first.dropFirst(pad.count + 2)
+            case .list(let inner) where !inner.isEmpty:
+                out += pad + "-\n"
+                writeItems(inner, indent: indent + 1, into: &out)
+            default:
+                out += pad + "- " + inline(item) + "\n"
+            }
+        }
+    }
+
+    private static func inline(_ tree: Tree) -> String {
+        switch tree {
+        case .string(let text): scalar(text)
+        case .number(let text): text
+        case .bool(let flag): flag ? "true" : "false"
+        case .null: "null"
+        case .list: "[]"
+        case .object: "{}"
+        }
+    }
+
+    static func scalar(_ text: String) -> String {
+        isPlainSafe(text) ? text : JSONPrinter.quoted(text)
+    }
+
+    private static func isPlainSafe(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first, let last = text.unicodeScalars.last, last != " " else { return false }
+        let isWordStart = first.properties.isAlphabetic || ("0"..."9").contains(first) || first == "/" || first == "." || first == "_"
+        guard isWordStart else { return false }
+        let safe = text.unicodeScalars.allSatisfy { c in
+            c.properties.isAlphabetic || ("0"..."9").contains(c) || " _./+=()-,@".unicodeScalars.contains(c)
+        }
+        guard safe else { return false }
+        if case .string = ScalarTyping.plain(text) { return true }
+        return false
+    }
+}

@@ -1,0 +1,3 @@
+import StackCLI
+
+StackCommand.main()
