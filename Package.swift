@@ -25,9 +25,10 @@ let package = Package(
         .executableTarget(name: "stackc", dependencies: ["StackCLI"]),
         // libzstd through Debian's libzstd-dev, for the archive.
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        // Golden files, inline position markers and temporary profile trees for the tests.
+        .target(name: "StackTestSupport"),
         .testTarget(name: "StackModelTests", dependencies: ["StackModel"]),
-        .testTarget(name: "StackCompilerTests", dependencies: ["StackCompiler", "StackModel"],
-                    resources: []),
-        .testTarget(name: "StackCLITests", dependencies: ["StackCLI", "StackCompiler"]),
+        .testTarget(name: "StackCompilerTests", dependencies: ["StackCompiler", "StackModel", "StackTestSupport"]),
+        .testTarget(name: "StackCLITests", dependencies: ["stackc", "StackCLI", "StackCompiler", "StackTestSupport"]),
     ]
 )

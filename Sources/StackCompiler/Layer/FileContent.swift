@@ -16,7 +16,13 @@ struct SectionContent {
     var location: SourceLocation
     var origin: Origin?
     /// Raw keys, operators still attached (`parts +=`).
-    var items: [MapEntry]
+    var items: [SectionItem]
+}
+
+/// One option as written, with how its file was reached (an included file has its own chain).
+struct SectionItem {
+    var entry: MapEntry
+    var origin: Origin?
 }
 
 /// Expands `include` at the top level and inside sections, in place, as C's `#include` would.
@@ -30,7 +36,8 @@ struct IncludeExpander {
         expandTopLevel(file.root, origin: origin, into: &content, active: &active, diagnostics: &diagnostics)
         // `stack.extends` is consumed here: it shapes the layering and is not an option of the result.
         for index in content.sections.indices where content.sections[index].name == "stack" {
-            content.sections[index].items.removeAll { entry in
+            content.sections[index].items.removeAll { item in
+                let entry = item.entry
                 guard entry.key.trimmingCharacters(in: .whitespaces) == "extends" else { return false }
                 content.extends += pathList(entry.node, what: "extends", diagnostics: &diagnostics)
                 return true
@@ -60,17 +67,17 @@ struct IncludeExpander {
                                        at: entry.node.location, notes: origin.chain))
                 continue
             }
-            var items: [MapEntry] = []
+            var items: [SectionItem] = []
             expandSection(options, origin: origin, into: &items, active: &active, diagnostics: &diagnostics)
             content.sections.append(SectionContent(name: entry.key, location: entry.keyLocation, origin: origin, items: items))
         }
     }
 
-    private func expandSection(_ options: [MapEntry], origin: Origin?, into items: inout [MapEntry],
+    private func expandSection(_ options: [MapEntry], origin: Origin?, into items: inout [SectionItem],
                                active: inout [String], diagnostics: inout DiagnosticBag) {
         for option in options {
             guard option.key == "include" else {
-                items.append(option)
+                items.append(SectionItem(entry: option, origin: origin))
                 continue
             }
             for reference in pathList(option.node, what: "include", diagnostics: &diagnostics) {

@@ -148,7 +148,7 @@ struct Layering {
                 var section = configuration[content.name]
                     ?? SectionState(name: content.name, location: content.location, origin: content.origin)
                 for item in content.items {
-                    apply(item, origin: content.origin, to: &section, diagnostics: &diagnostics)
+                    apply(item.entry, origin: item.origin, to: &section, diagnostics: &diagnostics)
                 }
                 configuration[content.name] = section
             }

@@ -91,7 +91,7 @@ struct JSONCReader {
             let keyAt = here
             let key = try parseString()
             if let first = seen[key] {
-                throw DiagnosticError(.error("duplicate key '\(key)' in the same map", at: keyAt,
+                throw DiagnosticError(.error("key '\(key)' appears more than once in this map", at: keyAt,
                                              notes: [Note("first written here", at: first)]))
             }
             seen[key] = keyAt

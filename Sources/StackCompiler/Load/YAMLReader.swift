@@ -80,7 +80,7 @@ enum YAMLReader {
             return .error("YAML syntax: \(problem)", at: locationOf(offset: offset, in: yaml, file: file))
         case let .duplicatedKeysInMapping(duplicates, context):
             let names = duplicates.map { "'\($0)'" }.joined(separator: ", ")
-            return .error("duplicate key \(names) in the same map", at: location(context.mark, file))
+            return .error("key \(names) appears more than once in this map", at: location(context.mark, file))
         default:
             return .error("cannot parse YAML: \(error)", at: SourceLocation(file: file, line: 1, column: 1))
         }
