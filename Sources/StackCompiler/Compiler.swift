@@ -37,12 +37,12 @@ public struct Compiler {
 
         let types = SoftwareTypeReader.read(configuration, diagnostics: &diagnostics)
         let requests = InstanceExpander(configuration: configuration).requests(diagnostics: &diagnostics)
-        var (instances, edges) = GraphBuilder(types: types).build(requests, diagnostics: &diagnostics)
+        var (instances, edges, incomplete) = GraphBuilder(types: types).build(requests, diagnostics: &diagnostics)
         var partitionReferences: Set<String> = []
         var checkedProfiles: Set<String> = []
         let edgesByActor = Dictionary(grouping: edges, by: \.from)
         for index in instances.indices {
-            guard let type = types[instances[index].softwareType] else { continue }
+            guard let type = types[instances[index].softwareType], !incomplete.contains(instances[index].name) else { continue }
             let partition = compilePartition(of: instances[index], type: type, edges: edgesByActor[instances[index].name] ?? [],
                                              referenced: &partitionReferences, diagnostics: &diagnostics)
             instances[index].partition = partition

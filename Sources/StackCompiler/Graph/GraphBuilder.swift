@@ -6,8 +6,11 @@ struct GraphBuilder {
     let types: [String: SoftwareType]
     static let namePattern = "letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters"
 
-    func build(_ requests: [InstanceRequest], diagnostics: inout DiagnosticBag) -> (instances: [Instance], edges: [Edge]) {
+    /// The instances and edges; `incomplete` names instances already reported as broken, whose
+    /// partitions and peers are not checked further (one mistake, one error).
+    func build(_ requests: [InstanceRequest], diagnostics: inout DiagnosticBag) -> (instances: [Instance], edges: [Edge], incomplete: Set<String>) {
         var firstDeclaration: [String: InstanceRequest] = [:]
+        var incomplete: Set<String> = []
         var instances: [Instance] = []
         var edges: [Edge] = []
         instances.reserveCapacity(requests.count)
@@ -23,6 +26,7 @@ struct GraphBuilder {
                 diagnostics.add(.error("unknown software type '\(request.softwareType)' for instance '\(request.name)'"
                                        + Suggestions.didYouMean(request.softwareType, in: types.keys.sorted()),
                                        at: request.softwareTypeLocation, notes: [Note("instance declared here", at: request.declaration)]))
+                incomplete.insert(request.name)
                 continue
             }
             if let group = request.group {
@@ -30,17 +34,23 @@ struct GraphBuilder {
                 if type.role != expected {
                     diagnostics.add(.error("replicate(): software type '\(type.name)' has role '\(type.role.rawValue)', but '\(request.name)' needs \(SoftwareTypeReader.article(expected.rawValue)) type",
                                            at: request.softwareTypeLocation, notes: [Note("software type '\(type.name)' declared here", at: type.location)]))
+                    incomplete.insert(request.name)
+                    continue
                 }
             }
+            let errorsBefore = diagnostics.all.count(where: { $0.severity == .error })
             let parameters = checkParameters(request, type: type, diagnostics: &diagnostics)
+            if diagnostics.all.count(where: { $0.severity == .error }) > errorsBefore { incomplete.insert(request.name) }
             instances.append(Instance(name: request.name, role: type.role, softwareType: type.name, parameters: parameters,
                                       partition: nil, declaration: request.declaration))
             edges += wiring(request, role: type.role, diagnostics: &diagnostics)
         }
+        let dropped = Set(firstDeclaration.keys).subtracting(instances.map(\.name))
+        edges.removeAll { dropped.contains($0.from) || dropped.contains($0.to) }
         checkRoles(instances, requests: firstDeclaration, edges: edges, diagnostics: &diagnostics)
         checkFeeds(instances, requests: firstDeclaration, edges: edges, diagnostics: &diagnostics)
         checkAcyclic(instances, edges: edges, diagnostics: &diagnostics)
-        return (instances, edges)
+        return (instances, edges, incomplete)
     }
 
     /// Names become directory names: nothing that could climb out of `--root`.

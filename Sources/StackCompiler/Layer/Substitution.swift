@@ -26,6 +26,9 @@ struct Substituter {
             for option in section.options {
                 if let value = substituter.resolve(Key(section: section.name, option: option.name), reference: nil, diagnostics: &diagnostics) {
                     options.append(value)
+                } else {
+                    // Already reported; keeping the unsubstituted value spares later checks a cascade of "missing option" errors.
+                    options.append(ResolvedOption(name: option.name, node: option.node, keyLocation: option.keyLocation, history: option.history))
                 }
             }
             sections.append(ResolvedSection(name: section.name, location: section.location, origin: section.origin, options: options))
@@ -56,11 +59,11 @@ struct Substituter {
         defer { inProgress.removeLast() }
         var history = state.history
         let origin = state.history.last?.origin
-        guard let node = substitute(state.node, section: key.section, origin: origin, history: &history, diagnostics: &diagnostics) else {
+        guard let node = substitute(state.node, section: key.section, origin: origin, history: &history, diagnostics: &diagnostics),
+              !failed.contains(key) else {
             failed.insert(key)
             return nil
         }
-        if failed.contains(key) { return nil }
         let option = ResolvedOption(name: key.option, node: node, keyLocation: state.keyLocation, history: history)
         resolved[key] = option
         return option
