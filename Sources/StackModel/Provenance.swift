@@ -30,12 +30,15 @@ public struct ResolvedOption: Sendable {
     public var node: ValueNode
     public var keyLocation: SourceLocation
     public var history: [HistoryStep]
+    /// A substitution in it failed (already reported); the value is the text as written.
+    public var isUnresolved: Bool
 
-    public init(name: String, node: ValueNode, keyLocation: SourceLocation, history: [HistoryStep]) {
+    public init(name: String, node: ValueNode, keyLocation: SourceLocation, history: [HistoryStep], isUnresolved: Bool = false) {
         self.name = name
         self.node = node
         self.keyLocation = keyLocation
         self.history = history
+        self.isUnresolved = isUnresolved
     }
 
     public var value: Value { node.value }

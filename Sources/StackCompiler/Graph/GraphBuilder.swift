@@ -40,7 +40,9 @@ struct GraphBuilder {
             }
             let errorsBefore = diagnostics.all.count(where: { $0.severity == .error })
             let parameters = checkParameters(request, type: type, diagnostics: &diagnostics)
-            if diagnostics.all.count(where: { $0.severity == .error }) > errorsBefore { incomplete.insert(request.name) }
+            if diagnostics.all.count(where: { $0.severity == .error }) > errorsBefore || parameters.contains(where: \.isUnresolved) {
+                incomplete.insert(request.name)
+            }
             instances.append(Instance(name: request.name, role: type.role, softwareType: type.name, parameters: parameters,
                                       partition: nil, declaration: request.declaration))
             edges += wiring(request, role: type.role, diagnostics: &diagnostics)
@@ -78,7 +80,7 @@ struct GraphBuilder {
         let declared = Set(type.parameters.map(\.name))
         for spec in type.parameters {
             if let given = parameters.first(where: { $0.name == spec.name }) {
-                if !spec.kind.accepts(given.value) {
+                if !given.isUnresolved, !spec.kind.accepts(given.value) {
                     diagnostics.add(.error("parameter '\(spec.name)' of instance '\(request.name)' must be \(SoftwareTypeReader.article(spec.kind.rawValue)), got \(given.value.kindName) '\(given.value.summary)'",
                                            at: given.node.location,
                                            notes: [Note("declared \(spec.kind.rawValue) by software type '\(type.name)'", at: spec.location),

@@ -28,7 +28,8 @@ struct Substituter {
                     options.append(value)
                 } else {
                     // Already reported; keeping the unsubstituted value spares later checks a cascade of "missing option" errors.
-                    options.append(ResolvedOption(name: option.name, node: option.node, keyLocation: option.keyLocation, history: option.history))
+                    options.append(ResolvedOption(name: option.name, node: option.node, keyLocation: option.keyLocation, history: option.history,
+                                                  isUnresolved: true))
                 }
             }
             sections.append(ResolvedSection(name: section.name, location: section.location, origin: section.origin, options: options))

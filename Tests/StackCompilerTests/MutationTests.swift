@@ -1,0 +1,87 @@
+import Foundation
+import StackCompiler
+import StackModel
+import StackTestSupport
+import Testing
+
+/// A small deterministic generator, so a failing mutation can be replayed from its seed.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Mutated copies of the shipped stacks: whatever the damage, the compiler reports positioned
+/// diagnostics and never crashes.
+@Suite struct MutationTests {
+    static let shipped: [String: String] = {
+        var files: [String: String] = [:]
+        let root = packageRoot + "/stacks"
+        for path in (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? []).sorted()
+        where path.hasSuffix(".yaml") || path.hasSuffix(".jsonc") {
+            files[path] = try? String(contentsOfFile: root + "/" + path, encoding: .utf8)
+        }
+        return files
+    }()
+
+    enum Mutation: CaseIterable { case cut, duplicate, swap, randomBytes, dropCharacter }
+
+    static func mutate(_ text: String, _ mutation: Mutation, using rng: inout SplitMix64) -> Data {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard !lines.isEmpty else { return Data(text.utf8) }
+        let i = Int.random(in: 0..<lines.count, using: &rng)
+        let j = Int.random(in: 0..<lines.count, using: &rng)
+        switch mutation {
+        case .cut:
+            lines.removeSubrange(min(i, j)...max(i, j))
+        case .duplicate:
+            lines.insert(lines[i], at: j)
+        case .swap:
+            lines.swapAt(i, j)
+        case .dropCharacter:
+            if !lines[i].isEmpty {
+                var scalars = Array(lines[i].unicodeScalars)
+                scalars.remove(at: Int.random(in: 0..<scalars.count, using: &rng))
+                lines[i] = String(String.UnicodeScalarView(scalars))
+            }
+        case .randomBytes:
+            var data = Data(lines.joined(separator: "\n").utf8)
+            for _ in 0..<Int.random(in: 1...8, using: &rng) {
+                let position = Int.random(in: 0...data.count, using: &rng)
+                data.insert(UInt8.random(in: 0...255, using: &rng), at: position)
+            }
+            return data
+        }
+        return Data(lines.joined(separator: "\n").utf8)
+    }
+
+    @Test(arguments: 0..<4)
+    func mutatedProfilesGivePositionedDiagnostics(batch: Int) throws {
+        let tree = try TemporaryTree(Self.shipped)
+        let targets = Self.shipped.keys.sorted()
+        var rng = SplitMix64(state: UInt64(batch) &* 7919)
+        for iteration in 0..<100 {
+            let target = targets[Int.random(in: 0..<targets.count, using: &rng)]
+            let mutation = Mutation.allCases[Int.random(in: 0..<Mutation.allCases.count, using: &rng)]
+            let original = Self.shipped[target] ?? ""
+            try Self.mutate(original, mutation, using: &rng).write(to: URL(fileURLWithPath: tree.path(target)))
+            for example in ["examples/postgres-3.yaml", "examples/files-2.jsonc"] {
+                let compilation = Compiler.compile(profile: tree.path(example))
+                for diagnostic in compilation.diagnostics {
+                    let where_ = diagnostic.location
+                    #expect(where_.line >= 1 && where_.column >= 1 && !where_.file.isEmpty,
+                            "batch \(batch) iteration \(iteration): \(mutation) of \(target) gave an unpositioned \(diagnostic)")
+                    #expect(FileManager.default.fileExists(atPath: where_.file),
+                            "batch \(batch) iteration \(iteration): \(diagnostic.message) points at a file that does not exist: \(where_.file)")
+                }
+                _ = Renderer.document(compilation)
+            }
+            try original.write(toFile: tree.path(target), atomically: true, encoding: .utf8)
+        }
+    }
+}
