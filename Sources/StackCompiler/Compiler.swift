@@ -13,8 +13,14 @@ public struct Compilation: Sendable {
 /// The pipeline's first four stages: load → layer → expand → graph.
 public struct Compiler {
     private var layering: Layering
-    /// Instance profiles layered once per file, shared by every instance of a software type.
-    private var appliedProfiles: [String: LayeredConfiguration] = [:]
+    /// Instance profiles layered (and macro-expanded) once per file, shared by every instance of a software type.
+    private var preparedProfiles: [String: PreparedProfile] = [:]
+
+    private struct PreparedProfile: Sendable {
+        var layered: LayeredConfiguration
+        /// nil when a macro copies the injected section, so expansion must wait for each instance's facts.
+        var expanded: LayeredConfiguration?
+    }
 
     public init(reader: ProfileReader = ProfileReader()) {
         layering = Layering(reader: reader)
@@ -28,64 +34,98 @@ public struct Compiler {
 
     public mutating func compile(profile path: String) -> Compilation {
         var diagnostics = DiagnosticBag()
-        var referenced: Set<String> = []
-        let configuration = resolve(path, reference: nil, origin: nil, injecting: nil,
-                                    referenced: &referenced, diagnostics: &diagnostics)
+        var referenced: Set<OptionKey> = []
+        let configuration = resolve(path, reference: nil, origin: nil, referenced: &referenced, diagnostics: &diagnostics)
         UsageChecker.checkStack(configuration, diagnostics: &diagnostics)
         UsageChecker.checkRecipes(configuration, referenced: referenced, diagnostics: &diagnostics)
         UsageChecker.checkParts(configuration, diagnostics: &diagnostics)
 
         let types = SoftwareTypeReader.read(configuration, diagnostics: &diagnostics)
         let requests = InstanceExpander(configuration: configuration).requests(diagnostics: &diagnostics)
-        var (instances, edges, incomplete) = GraphBuilder(types: types).build(requests, diagnostics: &diagnostics)
-        var partitionReferences: Set<String> = []
-        var checkedProfiles: Set<String> = []
-        let edgesByActor = Dictionary(grouping: edges, by: \.from)
-        for index in instances.indices {
-            guard let type = types[instances[index].softwareType], !incomplete.contains(instances[index].name) else { continue }
-            let partition = compilePartition(of: instances[index], type: type, edges: edgesByActor[instances[index].name] ?? [],
-                                             referenced: &partitionReferences, diagnostics: &diagnostics)
-            instances[index].partition = partition
-            if checkedProfiles.insert(type.profile).inserted {
-                UsageChecker.checkRecipes(partition, referenced: partitionReferences, diagnostics: &diagnostics)
-                UsageChecker.checkParts(partition, diagnostics: &diagnostics)
-            }
+        let built = GraphBuilder(types: types).build(requests, diagnostics: &diagnostics)
+        var instances = built.instances
+        let (edges, incomplete) = (built.edges, built.incomplete)
+        // Each software type's profile is read, layered and macro-expanded once; then every
+        // instance's substitution runs in parallel, in fixed chunks so the output never depends on timing.
+        var prepared: [String: PreparedProfile] = [:]
+        for type in types.values.sorted(by: { $0.name < $1.name }) where instances.contains(where: { $0.softwareType == type.name }) {
+            prepared[type.name] = prepare(type, diagnostics: &diagnostics)
         }
-        edges.sort()
+        let edgesByActor = Dictionary(grouping: edges, by: \.from)
+        let (requested, profiles) = (instances, prepared)
+        let jobs = instances.indices.filter { types[instances[$0].softwareType] != nil && !incomplete.contains(instances[$0].name) }
+        let chunks = Parallel.chunks(of: jobs.count)
+        let results = Parallel.map(chunks) { range in
+            var bag = DiagnosticBag()
+            var references: Set<OptionKey> = []
+            var partitions: [ResolvedConfiguration] = []
+            for job in jobs[range] {
+                let instance = requested[job]
+                guard let type = types[instance.softwareType], let profile = profiles[type.name] else { continue }
+                partitions.append(Self.partition(of: instance, type: type, profile: profile, edges: edgesByActor[instance.name] ?? [],
+                                                 referenced: &references, diagnostics: &bag))
+            }
+            return (partitions, references, bag)
+        }
+        var partitionReferences: Set<OptionKey> = []
+        for (range, result) in zip(chunks, results) {
+            for (job, partition) in zip(jobs[range], result.0) { instances[job].partition = partition }
+            partitionReferences.formUnion(result.1)
+            diagnostics.add(contentsOf: result.2.all)
+        }
+        var checkedProfiles: Set<String> = []
+        for instance in instances {
+            guard let partition = instance.partition, let type = types[instance.softwareType],
+                  checkedProfiles.insert(type.profile).inserted else { continue }
+            UsageChecker.checkRecipes(partition, referenced: partitionReferences, diagnostics: &diagnostics)
+            UsageChecker.checkParts(partition, diagnostics: &diagnostics)
+        }
         return Compilation(configuration: configuration,
                            graph: InstanceGraph(instances: instances, edges: edges, softwareTypes: Array(types.values)),
                            diagnostics: diagnostics.sorted)
     }
 
-    /// Layers, macro-expands and substitutes one profile; `injecting` adds a section (an instance's facts).
-    private mutating func resolve(_ path: String, reference: SourceLocation?, origin: Origin?, injecting: SectionState?,
-                                  referenced: inout Set<String>, diagnostics: inout DiagnosticBag) -> ResolvedConfiguration {
-        var layered: LayeredConfiguration
-        let key = path
-        if let cached = appliedProfiles[key] {
-            layered = cached
-        } else {
-            let layers = layering.layers(of: path, reference: reference, origin: origin, diagnostics: &diagnostics)
-            layered = LayeredConfiguration()
-            Layering.apply(layers, to: &layered, diagnostics: &diagnostics)
-            if injecting != nil { appliedProfiles[key] = layered }
-        }
-        if let injecting {
-            var section = layered[injecting.name] ?? SectionState(name: injecting.name, location: injecting.location, origin: injecting.origin)
-            for option in injecting.options { section[option.name] = option }
-            layered[injecting.name] = section
-        }
+    /// Layers, macro-expands and substitutes one profile.
+    private mutating func resolve(_ path: String, reference: SourceLocation?, origin: Origin?,
+                                  referenced: inout Set<OptionKey>, diagnostics: inout DiagnosticBag) -> ResolvedConfiguration {
+        let layers = layering.layers(of: path, reference: reference, origin: origin, diagnostics: &diagnostics)
+        var layered = LayeredConfiguration()
+        Layering.apply(layers, to: &layered, diagnostics: &diagnostics)
         let expanded = MacroExpander.expand(layered, diagnostics: &diagnostics)
         return Substituter.resolve(expanded, referenced: &referenced, diagnostics: &diagnostics)
     }
 
+    /// A software type's instance profile, layered, and macro-expanded unless a macro copies the
+    /// `instance` section (then expansion waits for each instance's facts).
+    private mutating func prepare(_ type: SoftwareType, diagnostics: inout DiagnosticBag) -> PreparedProfile {
+        if let cached = preparedProfiles[type.profile] { return cached }
+        let origin = Origin(Note("instance profile of software type '\(type.name)'", at: type.location), parent: nil)
+        let layers = layering.layers(of: type.profile, reference: type.location, origin: origin, diagnostics: &diagnostics)
+        var layered = LayeredConfiguration()
+        Layering.apply(layers, to: &layered, diagnostics: &diagnostics)
+        let copiesFacts = layered.sections.contains { $0.name == Self.factsSection || Self.names($0.macro).contains(Self.factsSection) }
+        let profile = PreparedProfile(layered: layered, expanded: copiesFacts ? nil : MacroExpander.expand(layered, diagnostics: &diagnostics))
+        preparedProfiles[type.profile] = profile
+        return profile
+    }
+
+    static let factsSection = "instance"
+
+    /// The section names a `<=` value lists.
+    private static func names(_ macro: ValueNode?) -> [String] {
+        switch macro?.value {
+        case .string(let name)?: [name]
+        case .list(let items)?: items.compactMap(\.string)
+        default: []
+        }
+    }
+
     /// The instance profile resolved for one instance, with an `instance` section holding its facts:
-    /// name, role, software-type, its parameters and its peers.
-    /// `edges` are those the instance acts in.
-    private mutating func compilePartition(of instance: Instance, type: SoftwareType, edges: [Edge],
-                                           referenced: inout Set<String>, diagnostics: inout DiagnosticBag) -> ResolvedConfiguration {
+    /// name, role, software-type, its parameters and its peers. `edges` are those the instance acts in.
+    private static func partition(of instance: Instance, type: SoftwareType, profile: PreparedProfile, edges: [Edge],
+                                  referenced: inout Set<OptionKey>, diagnostics: inout DiagnosticBag) -> ResolvedConfiguration {
         let at = instance.declaration
-        var facts = SectionState(name: "instance", location: at, origin: nil)
+        var facts = SectionState(name: factsSection, location: at, origin: nil)
         func add(_ name: String, _ value: Value) {
             facts[name] = OptionState(name: name, keyLocation: at, node: ValueNode(value, at: at),
                                       history: [HistoryStep(.set, value: value, at: at, origin: nil, detail: "instance '\(instance.name)'")])
@@ -96,14 +136,22 @@ public struct Compiler {
         for parameter in instance.parameters {
             facts[parameter.name] = OptionState(name: parameter.name, keyLocation: parameter.keyLocation, node: parameter.node, history: parameter.history)
         }
-        let list = { (names: [String]) in Value.list(names.sorted().map { ValueNode(.string($0), at: at) }) }
-        let mine = edges
-        add("notify", list(mine.filter { $0.kind == .notify }.map(\.to)))
-        add("pull-from", list(mine.filter { $0.kind == .pull }.map(\.to)))
-        add("push-to", list(mine.filter { $0.kind == .push }.map(\.to)))
-        add("takeover-of", list(mine.filter { $0.kind == .takeover }.map(\.to)))
-        let origin = Origin(Note("instance profile of software type '\(type.name)'", at: type.location), parent: nil)
-        return resolve(type.profile, reference: type.location, origin: origin, injecting: facts,
-                       referenced: &referenced, diagnostics: &diagnostics)
+        let peers = { (kind: Edge.Kind) in Value.list(edges.filter { $0.kind == kind }.map(\.to).sorted().map { ValueNode(.string($0), at: at) }) }
+        add("notify", peers(.notify))
+        add("pull-from", peers(.pull))
+        add("push-to", peers(.push))
+        add("takeover-of", peers(.takeover))
+        var configuration: LayeredConfiguration
+        if let expanded = profile.expanded {
+            configuration = expanded
+            configuration[factsSection] = facts
+        } else {
+            configuration = profile.layered
+            var section = configuration[factsSection] ?? facts
+            for option in facts.options { section[option.name] = option }
+            configuration[factsSection] = section
+            configuration = MacroExpander.expand(configuration, diagnostics: &diagnostics)
+        }
+        return Substituter.resolve(configuration, referenced: &referenced, diagnostics: &diagnostics)
     }
 }

@@ -136,7 +136,11 @@ public struct InstanceGraph: Sendable {
 
     public init(instances: [Instance], edges: [Edge], softwareTypes: [SoftwareType]) {
         self.instances = instances.sorted { $0.name < $1.name }
-        self.edges = Array(Set(edges)).sorted()
+        // Sort, then drop adjacent duplicates (replicate groups and explicit wiring may both declare an edge).
+        var unique: [Edge] = []
+        unique.reserveCapacity(edges.count)
+        for edge in edges.sorted() where unique.last != edge { unique.append(edge) }
+        self.edges = unique
         self.softwareTypes = softwareTypes.sorted { $0.name < $1.name }
     }
 

@@ -11,14 +11,24 @@ public struct HistoryStep: Sendable {
     /// How the file or section holding this step was reached.
     public var origin: Origin?
     /// A short remark shown beside the step ("section 'backup'").
-    public var detail: String?
+    public var remark: String?
+    /// For a substitution: where the substituted value was set.
+    public var source: SourceLocation?
 
-    public init(_ action: Action, value: Value?, at location: SourceLocation, origin: Origin?, detail: String? = nil) {
+    public init(_ action: Action, value: Value?, at location: SourceLocation, origin: Origin?, detail: String? = nil,
+                source: SourceLocation? = nil) {
         self.action = action
         self.value = value
         self.location = location
         self.origin = origin
-        self.detail = detail
+        self.remark = detail
+        self.source = source
+    }
+
+    /// The remark with the source, as printed ("${db:port} from base.yaml:3:9").
+    public var detail: String? {
+        guard let source else { return remark }
+        return (remark.map { $0 + " " } ?? "") + "from \(source)"
     }
 
     public var via: [Note] { origin.chain }
@@ -29,11 +39,11 @@ public struct ResolvedOption: Sendable {
     public var name: String
     public var node: ValueNode
     public var keyLocation: SourceLocation
-    public var history: [HistoryStep]
+    public var history: History
     /// A substitution in it failed (already reported); the value is the text as written.
     public var isUnresolved: Bool
 
-    public init(name: String, node: ValueNode, keyLocation: SourceLocation, history: [HistoryStep], isUnresolved: Bool = false) {
+    public init(name: String, node: ValueNode, keyLocation: SourceLocation, history: History, isUnresolved: Bool = false) {
         self.name = name
         self.node = node
         self.keyLocation = keyLocation
@@ -78,4 +88,57 @@ public struct ResolvedConfiguration: Sendable {
     }
 
     public var sectionNames: [String] { sections.map(\.name) }
+}
+
+/// The steps of a value, oldest first, as a persistent list: appending shares the earlier steps,
+/// so a thousand instances stamping the same 100-layer history cost a thousand nodes, not copies.
+public struct History: Sendable, Sequence, ExpressibleByArrayLiteral {
+    final class Node: Sendable {
+        let step: HistoryStep
+        let previous: Node?
+        let count: Int
+
+        init(_ step: HistoryStep, previous: Node?) {
+            self.step = step
+            self.previous = previous
+            self.count = (previous?.count ?? 0) + 1
+        }
+    }
+
+    private var tail: Node?
+
+    public init() {}
+
+    public init(_ steps: [HistoryStep]) {
+        for step in steps { append(step) }
+    }
+
+    public init(arrayLiteral steps: HistoryStep...) { self.init(steps) }
+
+    public mutating func append(_ step: HistoryStep) { tail = Node(step, previous: tail) }
+
+    /// `a` then `b`'s steps (b is re-linked onto a; a is shared).
+    public static func + (a: History, b: History) -> History {
+        var result = a
+        for step in b.steps { result.append(step) }
+        return result
+    }
+
+    public var count: Int { tail?.count ?? 0 }
+    public var last: HistoryStep? { tail?.step }
+    public var first: HistoryStep? { steps.first }
+
+    /// Oldest first.
+    public var steps: [HistoryStep] {
+        var result: [HistoryStep] = []
+        result.reserveCapacity(count)
+        var node = tail
+        while let current = node {
+            result.append(current.step)
+            node = current.previous
+        }
+        return result.reversed()
+    }
+
+    public func makeIterator() -> IndexingIterator<[HistoryStep]> { steps.makeIterator() }
 }

@@ -17,5 +17,6 @@ struct Graph: ParsableCommand {
         let compilation = compileOnLargeStack(profile)
         if report(compilation.diagnostics) { throw Exit.configurationError }
         write(format == .dot ? Renderer.dot(compilation.graph) : Renderer.mermaid(compilation.graph))
+        finishSuccessfully()
     }
 }

@@ -20,5 +20,6 @@ struct Render: ParsableCommand {
         if report(compilation.diagnostics) { throw Exit.configurationError }
         let document = Renderer.document(compilation, only: Set(only))
         write(format == .json ? JSONPrinter.print(document) : YAMLPrinter.print(document))
+        finishSuccessfully()
     }
 }

@@ -12,7 +12,7 @@ enum UsageChecker {
 
     /// In every section with a `recipe`: the recipe exists, its required options are set, and every
     /// option is read by the recipe or by a substitution somewhere.
-    static func checkRecipes(_ configuration: ResolvedConfiguration, referenced: Set<String>, diagnostics: inout DiagnosticBag) {
+    static func checkRecipes(_ configuration: ResolvedConfiguration, referenced: Set<OptionKey>, diagnostics: inout DiagnosticBag) {
         for section in configuration.sections {
             guard let recipeOption = section["recipe"] else { continue }
             guard let name = recipeOption.node.string, let recipe = RecipeCatalog.recipe(named: name) else {
@@ -23,7 +23,7 @@ enum UsageChecker {
                 continue
             }
             let readable = recipe.options + RecipeCatalog.commonOptions
-            for option in section.options where !readable.contains(option.name) && !referenced.contains(section.name + "\u{0}" + option.name) {
+            for option in section.options where !readable.contains(option.name) && !referenced.contains(OptionKey(section: section.name, option: option.name)) {
                 diagnostics.add(.warning("option '\(option.name)' in section '\(section.name)' is not read by recipe '\(name)'" + Suggestions.didYouMean(option.name, in: readable),
                                          at: option.keyLocation, notes: option.history.last?.via ?? []))
             }

@@ -63,10 +63,10 @@ struct GraphBuilder {
                                    at: request.nameLocation, notes: [Note("instance declared here", at: request.declaration)]))
             return false
         }
-        let scalars = Array(name.unicodeScalars)
-        let allowed = { (c: Unicode.Scalar) in c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c) || c == "." || c == "_" || c == "-") }
-        guard let first = scalars.first, first.isASCII, first.properties.isAlphabetic || ("0"..."9").contains(first),
-              scalars.allSatisfy(allowed), scalars.count <= 63 else {
+        let bytes = Array(name.utf8)
+        let isAlphanumeric = { (b: UInt8) in (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) }
+        guard let first = bytes.first, isAlphanumeric(first), bytes.count <= 63,
+              bytes.allSatisfy({ isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }) else {
             diagnostics.add(.error("instance name '\(name)' is not a valid name (\(Self.namePattern))",
                                    at: request.nameLocation, notes: [Note("instance declared here", at: request.declaration)]))
             return false

@@ -2,15 +2,15 @@ import Foundation
 import StackModel
 
 /// An option while layers are applied: its current value and every step that shaped it.
-struct OptionState {
+struct OptionState: Sendable {
     var name: String
     var keyLocation: SourceLocation
     var node: ValueNode
-    var history: [HistoryStep]
+    var history: History
 }
 
 /// A section while layers are applied.
-struct SectionState {
+struct SectionState: Sendable {
     var name: String
     var location: SourceLocation
     var origin: Origin?
@@ -37,7 +37,7 @@ struct SectionState {
 }
 
 /// Every section of every layer, applied in order, before macros and substitution.
-struct LayeredConfiguration {
+struct LayeredConfiguration: Sendable {
     var sections: [SectionState] = []
     var index: [String: Int] = [:]
 

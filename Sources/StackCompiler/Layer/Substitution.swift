@@ -2,20 +2,23 @@ import StackModel
 
 /// Resolves `${section:option}` and `${:option}` lazily, each option once, reporting cycles with
 /// every link; `$${…}` loses one `$` and is left for the next stage.
+/// One option of one section, as references name it.
+struct OptionKey: Hashable {
+    var section: String
+    var option: String
+}
+
 struct Substituter {
-    private struct Key: Hashable {
-        var section: String
-        var option: String
-    }
+    typealias Key = OptionKey
 
     private let configuration: LayeredConfiguration
     private var resolved: [Key: ResolvedOption] = [:]
     private var failed: Set<Key> = []
     private var inProgress: [(key: Key, reference: SourceLocation?)] = []
-    /// Every `section\u{0}option` some substitution read, for the unused-option check.
-    private(set) var referenced: Set<String> = []
+    /// Every option some substitution read, for the unused-option check.
+    private(set) var referenced: Set<OptionKey> = []
 
-    static func resolve(_ configuration: LayeredConfiguration, referenced: inout Set<String>,
+    static func resolve(_ configuration: LayeredConfiguration, referenced: inout Set<OptionKey>,
                         diagnostics: inout DiagnosticBag) -> ResolvedConfiguration {
         var substituter = Substituter(configuration: configuration)
         var sections: [ResolvedSection] = []
@@ -70,7 +73,7 @@ struct Substituter {
         return option
     }
 
-    private mutating func substitute(_ node: ValueNode, section: String, origin: Origin?, history: inout [HistoryStep],
+    private mutating func substitute(_ node: ValueNode, section: String, origin: Origin?, history: inout History,
                                      diagnostics: inout DiagnosticBag) -> ValueNode? {
         switch node.value {
         case .string(let text):
@@ -98,54 +101,64 @@ struct Substituter {
     }
 
     private mutating func substituteText(_ text: String, node: ValueNode, section: String, origin: Origin?,
-                                         history: inout [HistoryStep], diagnostics: inout DiagnosticBag) -> ValueNode? {
-        let scalars = Array(text.unicodeScalars)
-        var output = String.UnicodeScalarView()
+                                         history: inout History, diagnostics: inout DiagnosticBag) -> ValueNode? {
+        // Works on UTF-8 bytes: '$', '{' and '}' are ASCII, so they never occur inside a multi-byte character.
+        let bytes = Array(text.utf8)
+        let dollar = UInt8(ascii: "$"), open = UInt8(ascii: "{"), close = UInt8(ascii: "}")
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count + 16)
         var index = 0
         var ok = true
-        while index < scalars.count {
-            guard scalars[index] == "$" else {
-                output.append(scalars[index])
-                index += 1
+        /// Positions count Unicode scalars, as the loaders do.
+        func location(ofByte offset: Int) -> SourceLocation {
+            node.location(ofScalarOffset: bytes[..<offset].reduce(0) { $1 & 0xC0 == 0x80 ? $0 : $0 + 1 })
+        }
+        while index < bytes.count {
+            guard bytes[index] == dollar else {
+                let next = bytes[index...].firstIndex(of: dollar) ?? bytes.count
+                output.append(contentsOf: bytes[index..<next])
+                index = next
                 continue
             }
             var end = index
-            while end < scalars.count && scalars[end] == "$" { end += 1 }
+            while end < bytes.count && bytes[end] == dollar { end += 1 }
             let run = end - index
-            guard end < scalars.count, scalars[end] == "{" else {
-                output.append(contentsOf: scalars[index..<end])
+            guard end < bytes.count, bytes[end] == open else {
+                output.append(contentsOf: bytes[index..<end])
                 index = end
                 continue
             }
-            let closing = scalars[end...].firstIndex(of: "}")
+            let closing = bytes[end...].firstIndex(of: close)
             if run >= 2 {
                 // Escaped for the next stage: one `$` fewer, the braces kept verbatim.
-                output.append(contentsOf: scalars[(index + 1)..<end])
-                let stop = closing.map { $0 + 1 } ?? scalars.count
-                output.append(contentsOf: scalars[end..<stop])
+                output.append(contentsOf: bytes[(index + 1)..<end])
+                let stop = closing.map { $0 + 1 } ?? bytes.count
+                output.append(contentsOf: bytes[end..<stop])
                 index = stop
                 continue
             }
-            let at = node.location(ofScalarOffset: index)
             guard let closing else {
-                diagnostics.add(.error("unterminated '${' (expected '${section:option}')", at: at, notes: origin.chain))
+                diagnostics.add(.error("unterminated '${' (expected '${section:option}')", at: location(ofByte: index), notes: origin.chain))
                 return nil
             }
-            let inner = String(String.UnicodeScalarView(scalars[(end + 1)..<closing]))
+            let inner = String(decoding: bytes[(end + 1)..<closing], as: UTF8.self)
+            let start = index
             index = closing + 1
             guard let target = Self.parseReference(inner, in: section) else {
-                diagnostics.add(.error("malformed reference '${\(inner)}' (expected '${section:option}' or '${:option}')", at: at, notes: origin.chain))
+                diagnostics.add(.error("malformed reference '${\(inner)}' (expected '${section:option}' or '${:option}')",
+                                       at: location(ofByte: start), notes: origin.chain))
                 ok = false
                 continue
             }
+            let at = location(ofByte: start)
             guard let value = lookup(target, spelled: inner, at: at, origin: origin, diagnostics: &diagnostics) else {
                 ok = false
                 continue
             }
             history.append(HistoryStep(.substitute, value: value.value, at: at, origin: origin,
-                                       detail: "${\(inner)} from \(value.node.location)"))
+                                       detail: "${" + inner + "}", source: value.node.location))
             // A value that is exactly one reference takes the referenced value whole, keeping its type.
-            if end == 1, index == scalars.count {
+            if start == 0, index == bytes.count {
                 return ValueNode(value.value, at: node.location, contentOffset: nil)
             }
             guard let text = Self.interpolated(value.value) else {
@@ -154,10 +167,10 @@ struct Substituter {
                 ok = false
                 continue
             }
-            output.append(contentsOf: text.unicodeScalars)
+            output.append(contentsOf: text.utf8)
         }
         guard ok else { return nil }
-        return ValueNode(.string(String(output)), at: node.location, contentOffset: nil)
+        return ValueNode(.string(String(decoding: output, as: UTF8.self)), at: node.location, contentOffset: nil)
     }
 
     private mutating func lookup(_ key: Key, spelled: String, at: SourceLocation, origin: Origin?,
@@ -172,16 +185,24 @@ struct Substituter {
                                    at: at, notes: origin.chain + [Note("section '\(key.section)' is defined here", at: section.location)]))
             return nil
         }
-        referenced.insert(key.section + "\u{0}" + key.option)
+        referenced.insert(key)
         return resolve(key, reference: at, diagnostics: &diagnostics)
     }
 
     private static func parseReference(_ inner: String, in section: String) -> Key? {
-        let parts = inner.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[1].isEmpty else { return nil }
-        let valid = { (name: Substring) in name.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0) } }
-        guard valid(parts[0]), valid(parts[1]) else { return nil }
-        return Key(section: parts[0].isEmpty ? section : String(parts[0]), option: String(parts[1]))
+        let bytes = inner.utf8
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        let sectionPart = inner[..<colon], optionPart = inner[inner.utf8.index(after: colon)...]
+        guard !optionPart.isEmpty else { return nil }
+        let valid = { (name: Substring) in
+            name.utf8.allSatisfy { byte in
+                // ASCII names fast; any non-ASCII letter is allowed too (its UTF-8 bytes are >= 0x80).
+                (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
+                    || byte == 0x2D || byte == 0x5F || byte == 0x2E || byte >= 0x80
+            }
+        }
+        guard valid(sectionPart), valid(optionPart) else { return nil }
+        return Key(section: sectionPart.isEmpty ? section : String(sectionPart), option: String(optionPart))
     }
 
     /// Scalars insert as their text; a list of scalars as its items joined by spaces.

@@ -81,10 +81,10 @@ public struct Explanation: Sendable {
         let parts = target.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { return nil }
         if let option = compilation.configuration[parts[0]]?[parts[1]] {
-            return Explanation(section: parts[0], option: parts[1], value: option.value, history: option.history)
+            return Explanation(section: parts[0], option: parts[1], value: option.value, history: option.history.steps)
         }
         if let parameter = compilation.graph.instance(named: parts[0])?.parameter(parts[1]) {
-            return Explanation(section: parts[0], option: parts[1], value: parameter.value, history: parameter.history)
+            return Explanation(section: parts[0], option: parts[1], value: parameter.value, history: parameter.history.steps)
         }
         return nil
     }

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Driver of bench/render: generates the trees, times both tools, prints figures and ratios."""
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import generate_render_tree  # noqa: E402
+
+stackc = sys.argv[1]
+work = tempfile.mkdtemp(prefix="stackc-bench-render-")
+
+
+def time_stackc(root, runs=7):
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([stackc, "render", f"{root}/stackc/main.yaml", "--format", "json"],
+                       check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def time_buildout(root, runs=3):
+    """(in-process loader seconds, whole-process wall seconds), medians."""
+    loader, wall = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        out = subprocess.run([sys.executable, f"{HERE}/buildout_load.py", "buildout.cfg"], cwd=f"{root}/buildout",
+                             check=True, capture_output=True, text=True).stdout.split()
+        wall.append(time.perf_counter() - start)
+        loader.append(float(out[-2]))
+    return statistics.median(loader), statistics.median(wall)
+
+
+def tree(files, count):
+    root = f"{work}/{files}-{count}"
+    generate_render_tree.main(root, files, count)
+    return root
+
+
+rows = []
+small = tree(100, 1000)
+big = tree(100, 10000)
+twenty = tree(20, 3)
+s_small, (b_small, b_small_wall) = time_stackc(small), time_buildout(small)
+s_big = time_stackc(big, runs=3)
+s_twenty = time_stackc(twenty, runs=11)
+
+print(f"{'case':<52} {'stackc':>10} {'buildout':>10} {'ratio':>8}")
+print(f"{'100 files, replicate count 1000 (1999 instances)':<52} {s_small * 1000:>8.1f}ms {b_small * 1000:>8.1f}ms "
+      f"{b_small / s_small:>7.1f}x   (target >= 50x faster)")
+print(f"{'  same, both as whole processes':<52} {s_small * 1000:>8.1f}ms {b_small_wall * 1000:>8.1f}ms "
+      f"{b_small_wall / s_small:>7.1f}x")
+print(f"{'100 files, replicate count 10000 (19999 instances)':<52} {s_big * 1000:>8.1f}ms {'':>10} "
+      f"{s_big / s_small:>7.1f}x   (time vs 10x fewer instances; target <= 12x)")
+print(f"{'20 files, replicate count 3 (5 instances)':<52} {s_twenty * 1000:>8.1f}ms {'':>10} {'':>8}   (target < 50 ms wall)")
+print(f"stackc: wall time of the whole process, median; buildout: Buildout() + reading every option, in-process, "
+      f"median, interpreter start and imports excluded. Trees in {work}")
