@@ -94,7 +94,12 @@ enum Paths {
     }
 
     static func identity(of path: String) -> String {
+        // realpath(3) resolves symlinks in one call; a file that does not exist keeps its lexical form.
+        if let resolved = realpath(path, nil) {
+            defer { free(resolved) }
+            return String(cString: resolved)
+        }
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        return (normalize(absolute) as NSString).resolvingSymlinksInPath
+        return normalize(absolute)
     }
 }

@@ -10,7 +10,9 @@ enum YAMLReader {
     static func read(_ text: String, file: String) throws(DiagnosticError) -> ValueNode? {
         let root: Yams.Node?
         do {
-            root = try Yams.compose(yaml: text)
+            // The basic resolver resolves no implicit tags (we type scalars ourselves), which spares
+            // Yams a regular-expression match per key when it checks for duplicate keys.
+            root = try Parser(yaml: text, resolver: .basic, encoding: .utf8).singleRoot()
         } catch let error as YamlError {
             throw DiagnosticError(diagnostic(for: error, file: file))
         } catch {
