@@ -27,6 +27,11 @@ struct Substituter {
             var options: [ResolvedOption] = []
             options.reserveCapacity(section.options.count)
             for option in section.options {
+                // Most options hold no reference: they resolve to themselves, with no memo to keep.
+                if !Self.mayReference(option.node.value) {
+                    options.append(ResolvedOption(name: option.name, node: option.node, keyLocation: option.keyLocation, history: option.history))
+                    continue
+                }
                 if let value = substituter.resolve(Key(section: section.name, option: option.name), reference: nil, diagnostics: &diagnostics) {
                     options.append(value)
                 } else {
@@ -42,6 +47,16 @@ struct Substituter {
     }
 
     private init(configuration: LayeredConfiguration) { self.configuration = configuration }
+
+    /// Whether a value holds a `$` anywhere, the only way it can hold a reference or an escape.
+    private static func mayReference(_ value: Value) -> Bool {
+        switch value {
+        case .string(let text): text.utf8.contains(UInt8(ascii: "$"))
+        case .list(let items): items.contains { mayReference($0.value) }
+        case .map(let entries): entries.contains { mayReference($0.node.value) }
+        default: false
+        }
+    }
 
     private mutating func resolve(_ key: Key, reference: SourceLocation?, diagnostics: inout DiagnosticBag) -> ResolvedOption? {
         if let done = resolved[key] { return done }
@@ -59,6 +74,9 @@ struct Substituter {
             return nil
         }
         guard let state = configuration[key.section]?[key.option] else { return nil }
+        if !Self.mayReference(state.node.value) {
+            return ResolvedOption(name: key.option, node: state.node, keyLocation: state.keyLocation, history: state.history)
+        }
         inProgress.append((key, reference))
         defer { inProgress.removeLast() }
         var history = state.history
