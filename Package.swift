@@ -10,15 +10,23 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // Values with source positions, diagnostics and instance-graph types; no dependencies.
         .target(name: "StackModel"),
         // The pipeline's first stages: load → layer → expand → graph, and the renderers of their results.
         .target(name: "StackCompiler", dependencies: ["StackModel", .product(name: "Yams", package: "Yams")]),
+        // Materialize (recipes, templates, installed state, plan/install) and, later, the runtime jobs.
+        .target(name: "StackRuntime", dependencies: [
+            "StackModel",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Mustache", package: "swift-mustache"),
+        ]),
         // One file per verb; parses arguments, calls the library, maps outcomes to exit codes.
         .target(name: "StackCLI", dependencies: [
-            "StackCompiler", "StackModel",
+            "StackCompiler", "StackModel", "StackRuntime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The entry point: `StackCommand.main()` and nothing else.
@@ -29,6 +37,7 @@ let package = Package(
         .target(name: "StackTestSupport"),
         .testTarget(name: "StackModelTests", dependencies: ["StackModel"]),
         .testTarget(name: "StackCompilerTests", dependencies: ["StackCompiler", "StackModel", "StackTestSupport"]),
+        .testTarget(name: "StackRuntimeTests", dependencies: ["StackRuntime", "StackCompiler", "StackModel", "StackTestSupport"]),
         .testTarget(name: "StackCLITests", dependencies: ["stackc", "StackCLI", "StackCompiler", "StackTestSupport"]),
     ]
 )

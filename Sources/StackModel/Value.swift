@@ -95,3 +95,54 @@ public struct MapEntry: Sendable {
         self.node = node
     }
 }
+
+extension Value {
+    /// Compact JSON with map keys sorted: a stable text for hashing and comparing values.
+    public var canonicalJSON: String {
+        var out = ""
+        appendJSON(to: &out)
+        return out
+    }
+
+    private func appendJSON(to out: inout String) {
+        switch self {
+        case .string(let text):
+            out += "\""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\t": out += "\\t"
+                default:
+                    if scalar.value < 0x20 {
+                        let hex = String(scalar.value, radix: 16)
+                        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                    } else {
+                        out.unicodeScalars.append(scalar)
+                    }
+                }
+            }
+            out += "\""
+        case .number(let text): out += text
+        case .bool(let flag): out += flag ? "true" : "false"
+        case .null: out += "null"
+        case .list(let items):
+            out += "["
+            for (index, item) in items.enumerated() {
+                if index > 0 { out += "," }
+                item.value.appendJSON(to: &out)
+            }
+            out += "]"
+        case .map(let entries):
+            out += "{"
+            for (index, entry) in entries.sorted(by: { $0.key < $1.key }).enumerated() {
+                if index > 0 { out += "," }
+                Value.string(entry.key).appendJSON(to: &out)
+                out += ":"
+                entry.node.value.appendJSON(to: &out)
+            }
+            out += "}"
+        }
+    }
+}
