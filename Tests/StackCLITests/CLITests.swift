@@ -189,3 +189,71 @@ func expectGolden(_ actual: String, _ golden: String, sourceLocation: SourceLoca
         #expect(ran, "needs python3 with jsonschema and yaml (CI installs python3-jsonschema and python3-yaml)")
     }
 }
+
+@Suite struct MaterializeCommandTests {
+    @Test func planThenInstallThenNothingToDo() throws {
+        let tree = try TemporaryTree([:])
+        let root = tree.path("demo")
+        let plan = try Run(["plan", "stacks/examples/postgres-3.yaml", "--root", root, "--detailed-exitcode"])
+        #expect(plan.status == 2, "changes pending: \(plan.stderr)")
+        expectGolden(plan.stdout, "install/postgres-3.plan.txt")
+        #expect(!FileManager.default.fileExists(atPath: root), "plan touches nothing")
+        let install = try Run(["install", "stacks/examples/postgres-3.yaml", "--root", root])
+        #expect(install.status == 0, "\(install.stderr)")
+        let again = try Run(["install", "stacks/examples/postgres-3.yaml", "--root", root])
+        #expect(again.stdout == "no change (31 parts up to date)\n")
+        let quiet = try Run(["plan", "stacks/examples/postgres-3.yaml", "--root", root, "--detailed-exitcode", "--format", "json"])
+        #expect(quiet.status == 0)
+        #expect(quiet.stdout.contains("\"changes\": []"))
+        let exporter = try String(contentsOfFile: root + "/db0/bin/exporter", encoding: .utf8)
+        #expect(exporter.contains("exec \(Run.binary.replacingOccurrences(of: "/./", with: "/")) export") || exporter.contains("/stackc export"))
+    }
+
+    @Test func anInstallKilledAtRandomPointsConvergesWhenRunAgain() throws {
+        let tree = try TemporaryTree([:])
+        let reference = tree.path("reference")
+        let start = Date()
+        #expect(try Run(["install", "stacks/examples/postgres-3.yaml", "--root", reference]).status == 0)
+        let full = Date().timeIntervalSince(start)
+        let expected = listing(reference).replacingOccurrences(of: reference, with: "<root>")
+        var killedMidway = 0
+        for iteration in 0..<24 {
+            let root = tree.path("killed-\(iteration)")
+            let delay = Double.random(in: 0...full)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Run.binary)
+            process.arguments = ["install", "stacks/examples/postgres-3.yaml", "--root", root]
+            process.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            Thread.sleep(forTimeInterval: delay)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            if process.terminationReason == .uncaughtSignal && FileManager.default.fileExists(atPath: root) { killedMidway += 1 }
+            let rerun = try Run(["install", "stacks/examples/postgres-3.yaml", "--root", root])
+            #expect(rerun.status == 0, "iteration \(iteration), killed after \(delay) s: \(rerun.stderr)")
+            #expect(listing(root).replacingOccurrences(of: root, with: "<root>") == expected, "iteration \(iteration), killed after \(delay) s")
+            let plan = try Run(["plan", "stacks/examples/postgres-3.yaml", "--root", root, "--detailed-exitcode"])
+            #expect(plan.status == 0, "iteration \(iteration): \(plan.stdout)")
+        }
+        #expect(killedMidway >= 5, "enough kills landed while installing (\(killedMidway) of 24)")
+    }
+
+    @Test func removingAPullBackupWithSnapshotsIsRefusedWithoutAllowDataLoss() throws {
+        let tree = try TemporaryTree(["two.yaml": "stack:\n  extends: [\(packageRoot)/stacks/examples/postgres-3.yaml]\n  instances: [\"replicate(db, 2, postgres-export, postgres-import, leader, backup)\"]\n"])
+        let root = tree.path("r")
+        #expect(try Run(["install", "stacks/examples/postgres-3.yaml", "--root", root]).status == 0)
+        try "snapshot".write(toFile: root + "/pbs-db-2/srv/archive/s1", atomically: true, encoding: .utf8)
+        let refused = try Run(["install", tree.path("two.yaml"), "--root", root])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("pbs-db-2  remove  instance   refused: srv/archive holds 1 file (8 B); pass --allow-data-loss"))
+        #expect(FileManager.default.fileExists(atPath: root + "/db2/bin/importer"), "nothing changed")
+        let allowed = try Run(["install", tree.path("two.yaml"), "--root", root, "--allow-data-loss"])
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: root + "/pbs-db-2") && !FileManager.default.fileExists(atPath: root + "/db2"))
+        let uninstall = try Run(["uninstall", "--root", root])
+        #expect(uninstall.status == 0)
+        #expect((try FileManager.default.contentsOfDirectory(atPath: root)) == [".stackc-installed.json"])
+    }
+}
