@@ -18,6 +18,8 @@ let package = Package(
         .target(name: "StackModel"),
         // The pipeline's first stages: load → layer → expand → graph, and the renderers of their results.
         .target(name: "StackCompiler", dependencies: ["StackModel", .product(name: "Yams", package: "Yams")]),
+        // The historical archive: content-defined chunks, SHA-256 dedup, zstd, atomic snapshots.
+        .target(name: "StackArchive", dependencies: ["CZstd", .product(name: "Crypto", package: "swift-crypto")]),
         // Materialize (recipes, templates, installed state, plan/install) and, later, the runtime jobs.
         .target(name: "StackRuntime", dependencies: [
             "StackModel",
@@ -26,7 +28,7 @@ let package = Package(
         ]),
         // One file per verb; parses arguments, calls the library, maps outcomes to exit codes.
         .target(name: "StackCLI", dependencies: [
-            "StackCompiler", "StackModel", "StackRuntime",
+            "StackCompiler", "StackModel", "StackRuntime", "StackArchive",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The entry point: `StackCommand.main()` and nothing else.
@@ -37,6 +39,7 @@ let package = Package(
         .target(name: "StackTestSupport"),
         .testTarget(name: "StackModelTests", dependencies: ["StackModel"]),
         .testTarget(name: "StackCompilerTests", dependencies: ["StackCompiler", "StackModel", "StackTestSupport"]),
+        .testTarget(name: "StackArchiveTests", dependencies: ["StackArchive", "StackTestSupport"]),
         .testTarget(name: "StackRuntimeTests", dependencies: ["StackRuntime", "StackCompiler", "StackModel", "StackTestSupport"]),
         .testTarget(name: "StackCLITests", dependencies: ["stackc", "StackCLI", "StackCompiler", "StackTestSupport"]),
     ]

@@ -9,7 +9,8 @@ public struct StackCommand: ParsableCommand {
         commandName: "stackc",
         abstract: "Compile resilient stack profiles into an instance graph, and explain every value.",
         version: "0.1.0",
-        subcommands: [Render.self, Explain.self, Check.self, Graph.self, Schema.self, PlanCommand.self, InstallCommand.self, UninstallCommand.self]
+        subcommands: [Render.self, Explain.self, Check.self, Graph.self, Schema.self, PlanCommand.self, InstallCommand.self, UninstallCommand.self,
+                      ArchiveCommand.self]
     )
 
     public init() {}

@@ -1,0 +1,150 @@
+import Crypto
+import Foundation
+
+/// `config.json`: the format and how this repository chunks and compresses.
+public struct RepositoryConfig: Codable, Sendable {
+    public var format = "stackc-archive"
+    public var version = 1
+    public var chunker: ChunkerParameters
+    public var compressionLevel: Int
+}
+
+/// An archive repository: content-defined chunks deduplicated by SHA-256, zstd-compressed, and
+/// snapshot manifests published last. See docs/ARCHIVE.md.
+public struct Repository: Sendable {
+    public let storage: LocalStorage
+    public let config: RepositoryConfig
+
+    public static let formatVersion = 1
+
+    /// Creates an empty repository at `path` (which must be absent or empty).
+    public static func initialize(at path: String, chunkSize: Int = ChunkerParameters.default.average,
+                                  level: Int = 3) throws(ArchiveError) -> Repository {
+        guard (1...19).contains(level) else { throw ArchiveError(.usage, "compression level must be from 1 to 19, got \(level)") }
+        guard (64 << 10...64 << 20).contains(chunkSize) else {
+            throw ArchiveError(.usage, "average chunk size must be from 64 KiB to 64 MiB, got \(chunkSize)")
+        }
+        if let entries = try? FileManager.default.contentsOfDirectory(atPath: path), !entries.isEmpty {
+            throw ArchiveError(.usage, "'\(path)' is not empty", remedy: "choose a new directory for the repository")
+        }
+        let storage = LocalStorage(root: path)
+        let config = RepositoryConfig(chunker: ChunkerParameters(average: chunkSize), compressionLevel: level)
+        for directory in ["chunks", "snapshots", "locks", "tmp"] {
+            do { try FileManager.default.createDirectory(atPath: path + "/" + directory, withIntermediateDirectories: true) } catch {
+                throw ArchiveError(.io, "cannot create \(path)/\(directory): \(error.localizedDescription)")
+            }
+        }
+        try storage.publish("config.json", (try? Coding.encoder.encode(config)) ?? Data())
+        return Repository(storage: storage, config: config)
+    }
+
+    public static func open(_ path: String) throws(ArchiveError) -> Repository {
+        let storage = LocalStorage(root: path)
+        guard let data = try? storage.get("config.json") else {
+            throw ArchiveError(.notFound, "no archive repository at '\(path)'", remedy: "create one with 'stackc archive init \(path)'")
+        }
+        guard let config = try? Coding.decoder.decode(RepositoryConfig.self, from: data), config.format == "stackc-archive" else {
+            throw ArchiveError(.corrupt, "config.json of '\(path)' is damaged")
+        }
+        guard config.version <= formatVersion else {
+            throw ArchiveError(.usage, "repository format \(config.version) is newer than this stackc reads (\(formatVersion))", remedy: "upgrade stackc")
+        }
+        return Repository(storage: storage, config: config)
+    }
+
+    static func chunkKey(_ hash: String) -> String { "chunks/\(hash.prefix(2))/\(hash)" }
+    static func snapshotKey(_ id: String) -> String { "snapshots/\(id).json" }
+
+    static func hex<D: Digest>(_ digest: D) -> String {
+        var text = ""
+        text.reserveCapacity(64)
+        for byte in digest { text += String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }
+        return text
+    }
+
+    // MARK: - Snapshots
+
+    /// Every readable snapshot, oldest first by the time in its manifest (never by id or name).
+    public func snapshots() throws(ArchiveError) -> [SnapshotRecord] {
+        var records: [SnapshotRecord] = []
+        for (key, _) in try storage.list("snapshots/") where key.hasSuffix(".json") {
+            let id = String(key.dropFirst("snapshots/".count).dropLast(5))
+            guard let data = try? storage.get(key), let snapshot = try? Coding.decoder.decode(Snapshot.self, from: data) else { continue }
+            records.append(SnapshotRecord(id: id, snapshot: snapshot))
+        }
+        return records.sorted { ($0.snapshot.time, $0.id) < ($1.snapshot.time, $1.id) }
+    }
+
+    /// A snapshot by id, unique id prefix, or `latest` (of `source` when given).
+    public func snapshot(_ reference: String, source: String? = nil) throws(ArchiveError) -> SnapshotRecord {
+        let all = try snapshots().filter { source == nil || $0.snapshot.source == source }
+        if reference == "latest" {
+            guard let latest = all.last else { throw ArchiveError(.notFound, "no snapshot" + (source.map { " of source '\($0)'" } ?? "")) }
+            return latest
+        }
+        let matches = all.filter { $0.id.hasPrefix(reference) }
+        guard matches.count == 1, let match = matches.first else {
+            throw ArchiveError(.notFound, matches.isEmpty ? "no snapshot '\(reference)'" : "'\(reference)' matches \(matches.count) snapshots; give more of the id")
+        }
+        return match
+    }
+
+    /// Reads one chunk and checks it: decompressed, its SHA-256 must be its name.
+    func readChunk(_ hash: String, using decompressor: ZstdDecompressor) throws(ArchiveError) -> Data {
+        let stored = try storage.get(Self.chunkKey(hash))
+        guard let data = decompressor.decompress(stored, limit: config.chunker.maximum * 2 + (1 << 20)),
+              Self.hex(SHA256.hash(data: data)) == hash else {
+            throw ArchiveError(.corrupt, "chunk \(hash.prefix(12)) is damaged (its content does not match its hash)")
+        }
+        return data
+    }
+
+    // MARK: - Lock
+
+    /// Serializes writers. A lock left by a process that is gone (same host, dead pid) is cleared
+    /// with a message; a live one is an error naming its holder.
+    public func lock(report: (String) -> Void) throws(ArchiveError) -> RepositoryLock {
+        let path = storage.root + "/locks/write"
+        let host = ProcessInfo.processInfo.hostName
+        let pid = getpid()
+        let content = Data("{\"pid\": \(pid), \"host\": \"\(host)\", \"time\": \"\(Coding.format(Date()))\"}\n".utf8)
+        for _ in 0..<2 {
+            let fd = Foundation.open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+            if fd >= 0 {
+                _ = content.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                fsync(fd)
+                close(fd)
+                return RepositoryLock(path: path)
+            }
+            guard errno == EEXIST else { throw ArchiveError(.io, "cannot create the lock \(path): \(String(cString: strerror(errno)))") }
+            let holder = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))) as? [String: Any]
+            let holderPID = holder?["pid"] as? Int ?? 0
+            let holderHost = holder?["host"] as? String ?? "?"
+            if holderHost == host, holderPID > 0, kill(pid_t(holderPID), 0) != 0, errno == ESRCH {
+                report("removing a stale lock left by process \(holderPID) on \(holderHost), which is gone")
+                unlink(path)
+                continue
+            }
+            if holder == nil {
+                report("removing an unreadable lock file")
+                unlink(path)
+                continue
+            }
+            throw ArchiveError(.locked, "the repository is locked by process \(holderPID) on \(holderHost)",
+                               remedy: holderHost == host ? "wait for it to finish" : "if that process is gone, remove \(path)")
+        }
+        throw ArchiveError(.locked, "cannot take the lock \(path)")
+    }
+}
+
+/// Held while writing; released on `release()` (a crash leaves it for the stale check).
+public final class RepositoryLock: @unchecked Sendable {
+    let path: String
+    init(path: String) { self.path = path }
+    public func release() { unlink(path) }
+}
+
+/// SHA-256 of a whole buffer.
+enum SHA256Hasher {
+    static func hash(_ data: Data) -> SHA256.Digest { SHA256.hash(data: data) }
+}

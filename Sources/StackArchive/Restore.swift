@@ -1,0 +1,120 @@
+import Foundation
+
+extension Repository {
+    /// Restores a snapshot (or the entries matching `patterns`) into `target`: written to a temporary
+    /// directory beside it, every chunk checked against its hash, and renamed into place only when
+    /// all is written. A damaged chunk fails with a `corrupt` error naming the file; nothing is left
+    /// half-restored and no wrong byte is written.
+    public func restore(_ record: SnapshotRecord, to target: String, patterns: [String] = [], force: Bool = false,
+                        progress enabled: Bool = false) throws(ArchiveError) -> (files: Int, bytes: Int64) {
+        let fileManager = FileManager.default
+        var isDirectory: ObjCBool = false
+        let exists = fileManager.fileExists(atPath: target, isDirectory: &isDirectory)
+        if exists {
+            let empty = isDirectory.boolValue && ((try? fileManager.contentsOfDirectory(atPath: target))?.isEmpty ?? false)
+            if !empty && !force {
+                throw ArchiveError(.usage, "'\(target)' is not empty", remedy: "restore into a new directory, or pass --force to replace it")
+            }
+        }
+        let entries = Self.select(record.snapshot.tree, patterns: patterns)
+        if !patterns.isEmpty && entries.isEmpty {
+            throw ArchiveError(.notFound, "no path of snapshot \(record.shortID) matches " + patterns.map { "'\($0)'" }.joined(separator: ", "))
+        }
+        let parent = (target as NSString).deletingLastPathComponent
+        let staging = (parent.isEmpty ? "." : parent) + "/." + (target as NSString).lastPathComponent + ".stackc-restore-\(getpid())"
+        try? fileManager.removeItem(atPath: staging)
+        do { try fileManager.createDirectory(atPath: staging, withIntermediateDirectories: true) } catch {
+            throw ArchiveError(.io, "cannot create \(staging): \(error.localizedDescription)")
+        }
+        var finished = false
+        defer { if !finished { try? fileManager.removeItem(atPath: staging) } }
+
+        let progress = ProgressReporter(label: "restore", total: entries.reduce(0) { $0 + $1.size }, enabled: enabled)
+        let decompressor = ZstdDecompressor()
+        var files = 0
+        var bytes: Int64 = 0
+        for entry in entries {
+            let path = staging + "/" + entry.path
+            let directory = entry.kind == .directory ? path : (path as NSString).deletingLastPathComponent
+            try? fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            switch entry.kind {
+            case .directory: continue
+            case .symlink:
+                guard symlink(entry.target ?? "", path) == 0 else { throw ArchiveError(.io, "cannot create link \(entry.path)") }
+            case .file:
+                let fd = Foundation.open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+                guard fd >= 0 else { throw ArchiveError(.io, "cannot write \(entry.path): \(String(cString: strerror(errno)))") }
+                defer { close(fd) }
+                var written: Int64 = 0
+                for hash in entry.chunks ?? [] {
+                    let data: Data
+                    do { data = try readChunk(hash, using: decompressor) } catch {
+                        throw ArchiveError(error.code, "cannot restore '\(entry.path)': \(error.message)",
+                                           remedy: "run 'stackc archive verify' to see what else is damaged; an older snapshot may hold an intact copy")
+                    }
+                    let ok = data.withUnsafeBytes { raw -> Bool in
+                        var offset = 0
+                        while offset < raw.count {
+                            let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                            if n <= 0 { return false }
+                            offset += n
+                        }
+                        return true
+                    }
+                    guard ok else { throw ArchiveError(.io, "cannot write \(entry.path): \(String(cString: strerror(errno)))") }
+                    written += Int64(data.count)
+                    progress.add(Int64(data.count))
+                }
+                guard written == entry.size else {
+                    throw ArchiveError(.corrupt, "cannot restore '\(entry.path)': its chunks hold \(written) bytes, the manifest says \(entry.size)")
+                }
+                files += 1
+                bytes += written
+            }
+        }
+        // Modes and times last, deepest first, so a read-only directory does not block its contents.
+        for entry in entries.reversed() where entry.kind != .symlink {
+            let path = staging + "/" + entry.path
+            chmod(path, mode_t(entry.mode))
+            var times = [timespec(tv_sec: Int(entry.mtime / 1_000_000_000), tv_nsec: Int(entry.mtime % 1_000_000_000)),
+                         timespec(tv_sec: Int(entry.mtime / 1_000_000_000), tv_nsec: Int(entry.mtime % 1_000_000_000))]
+            utimensat(AT_FDCWD, path, &times, 0)
+        }
+        progress.finish()
+        if exists {
+            let old = staging + "-replaced"
+            guard rename(target, old) == 0 else { throw ArchiveError(.io, "cannot move '\(target)' aside: \(String(cString: strerror(errno)))") }
+            guard rename(staging, target) == 0 else {
+                rename(old, target)
+                throw ArchiveError(.io, "cannot move the restored tree into '\(target)'")
+            }
+            try? fileManager.removeItem(atPath: old)
+        } else {
+            guard rename(staging, target) == 0 else { throw ArchiveError(.io, "cannot move the restored tree into '\(target)': \(String(cString: strerror(errno)))") }
+        }
+        finished = true
+        return (files, bytes)
+    }
+
+    /// Entries matching any pattern (fnmatch, where `*` also crosses `/`; a matched directory brings
+    /// its subtree), with the directories above them; everything when there is no pattern.
+    static func select(_ tree: [TreeEntry], patterns: [String]) -> [TreeEntry] {
+        guard !patterns.isEmpty else { return tree }
+        let matches = { (path: String) in patterns.contains { fnmatch($0, path, 0) == 0 } }
+        var chosen = Set<String>()
+        var subtrees: [String] = []
+        for entry in tree where matches(entry.path) {
+            chosen.insert(entry.path)
+            if entry.kind == .directory { subtrees.append(entry.path + "/") }
+        }
+        for entry in tree where subtrees.contains(where: { entry.path.hasPrefix($0) }) { chosen.insert(entry.path) }
+        for path in Array(chosen) {
+            var parent = (path as NSString).deletingLastPathComponent
+            while !parent.isEmpty {
+                chosen.insert(parent)
+                parent = (parent as NSString).deletingLastPathComponent
+            }
+        }
+        return tree.filter { chosen.contains($0.path) }
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+
+/// One entry of a snapshot's tree.
+public struct TreeEntry: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable { case file, directory, symlink }
+
+    /// Relative to the backed-up directory, `/`-separated.
+    public var path: String
+    public var kind: Kind
+    public var mode: Int
+    public var size: Int64
+    /// Modification time in nanoseconds since the epoch (lets the next backup skip unchanged files).
+    public var mtime: Int64
+    public var target: String?
+    /// SHA-256 of each chunk, in order.
+    public var chunks: [String]?
+}
+
+/// A snapshot manifest: written last, published atomically; until it exists, the snapshot does not.
+public struct Snapshot: Codable, Sendable {
+    public var version = 1
+    /// The source this is a copy of (an export instance, a path); retention applies per source.
+    public var source: String
+    /// When the data was taken (the export's time when known), ISO 8601 UTC; orders snapshots.
+    public var time: Date
+    public var hostname: String
+    /// Free-form facts from the source (the export's manifest, its epoch …).
+    public var metadata: [String: String]
+    public var tree: [TreeEntry]
+    public var parent: String?
+
+    public var totalSize: Int64 { tree.reduce(0) { $0 + $1.size } }
+    public var fileCount: Int { tree.filter { $0.kind == .file }.count }
+}
+
+/// A snapshot with its id (the SHA-256 of its manifest).
+public struct SnapshotRecord: Sendable {
+    public var id: String
+    public var snapshot: Snapshot
+    public var shortID: String { String(id.prefix(12)) }
+}
+
+enum Coding {
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(Coding.format(date))
+        }
+        return encoder
+    }
+
+    static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            guard let date = Coding.parse(text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad time '\(text)'"))
+            }
+            return date
+        }
+        return decoder
+    }
+
+    static func format(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+
+    static func parse(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text)
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+
+/// Where an archive keeps its objects: a small protocol so an object store (S3 with put-if-absent)
+/// can replace the local directory. Keys are relative paths such as `chunks/ab/ab12…`.
+public protocol ArchiveStorage: Sendable {
+    /// Stores `data` under `key` unless the key exists; returns whether it wrote. Atomic: a reader
+    /// never sees part of an object.
+    func putIfAbsent(_ key: String, _ data: Data) throws(ArchiveError) -> Bool
+    /// Replaces `key` atomically (snapshot manifests, config).
+    func publish(_ key: String, _ data: Data) throws(ArchiveError)
+    func get(_ key: String) throws(ArchiveError) -> Data
+    func exists(_ key: String) -> Bool
+    /// Keys under a prefix (`chunks/`, `snapshots/`), with their sizes.
+    func list(_ prefix: String) throws(ArchiveError) -> [(key: String, size: Int64)]
+    func delete(_ key: String) throws(ArchiveError)
+}
+
+/// A repository in a local directory: each object a file, written to `tmp/` and renamed into place.
+public struct LocalStorage: ArchiveStorage {
+    public let root: String
+
+    public init(root: String) { self.root = root }
+
+    private func path(_ key: String) -> String { root + "/" + key }
+
+    public func putIfAbsent(_ key: String, _ data: Data) throws(ArchiveError) -> Bool {
+        if exists(key) { return false }
+        try publish(key, data)
+        return true
+    }
+
+    public func publish(_ key: String, _ data: Data) throws(ArchiveError) {
+        let target = path(key)
+        let directory = (target as NSString).deletingLastPathComponent
+        let temporary = root + "/tmp/" + UUID().uuidString
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
+        } catch {
+            throw ArchiveError(.io, "cannot create \(directory): \(error.localizedDescription)")
+        }
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else { throw ArchiveError(.io, "cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        var offset = 0
+        let ok = data.withUnsafeBytes { raw -> Bool in
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n <= 0 { return false }
+                offset += n
+            }
+            return true
+        }
+        // fsync before rename: after a crash the object is whole or absent, never empty.
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard ok, synced, rename(temporary, target) == 0 else {
+            unlink(temporary)
+            throw ArchiveError(.io, "cannot write \(target): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    public func get(_ key: String) throws(ArchiveError) -> Data {
+        guard let data = FileManager.default.contents(atPath: path(key)) else {
+            throw ArchiveError(exists(key) ? .io : .missing, "cannot read \(key)")
+        }
+        return data
+    }
+
+    public func exists(_ key: String) -> Bool {
+        var info = stat()
+        return stat(path(key), &info) == 0
+    }
+
+    public func list(_ prefix: String) throws(ArchiveError) -> [(key: String, size: Int64)] {
+        let base = path(prefix)
+        guard let enumerator = FileManager.default.enumerator(atPath: base) else { return [] }
+        var keys: [(String, Int64)] = []
+        while let item = enumerator.nextObject() as? String {
+            var info = stat()
+            if stat(base + "/" + item, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG {
+                keys.append((prefix + item, Int64(info.st_size)))
+            }
+        }
+        return keys.sorted { $0.0 < $1.0 }
+    }
+
+    public func delete(_ key: String) throws(ArchiveError) {
+        if unlink(path(key)) != 0 && errno != ENOENT {
+            throw ArchiveError(.io, "cannot delete \(key): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Leftovers of writes a crash interrupted.
+    func clearTemporary() {
+        for item in (try? FileManager.default.contentsOfDirectory(atPath: root + "/tmp")) ?? [] {
+            unlink(root + "/tmp/" + item)
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+
+/// What `verify` found: each damaged or missing chunk with the snapshots and files it breaks.
+public struct VerifyReport: Sendable {
+    public struct Problem: Sendable {
+        public var chunk: String?
+        /// "corrupt", "missing", or "unreadable manifest".
+        public var kind: String
+        public var detail: String
+        /// (snapshot short id, file path) pairs this problem breaks.
+        public var breaks: [(snapshot: String, path: String)]
+    }
+
+    public var chunksChecked: Int
+    public var snapshotsChecked: Int
+    public var bytesChecked: Int64
+    public var problems: [Problem]
+
+    public var isHealthy: Bool { problems.isEmpty }
+}
+
+extension Repository {
+    /// Reads every chunk and checks its hash, then every snapshot's references.
+    public func verify(progress enabled: Bool = false) throws(ArchiveError) -> VerifyReport {
+        let chunks = try storage.list("chunks/")
+        let progress = ProgressReporter(label: "verify", total: chunks.reduce(0) { $0 + $1.size }, enabled: enabled)
+        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        final class Findings: @unchecked Sendable {
+            let lock = NSLock()
+            var damaged: [String: String] = [:]
+            var present = Set<String>()
+            var checkedBytes: Int64 = 0
+        }
+        let findings = Findings()
+        // Chunks in parallel: each worker takes every n-th key.
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let decompressor = ZstdDecompressor()
+            var index = worker
+            while index < chunks.count {
+                let (key, size) = chunks[index]
+                let name = String(key.split(separator: "/").last ?? "")
+                index += workers
+                guard name.count == 64, name.allSatisfy(\.isHexDigit), key == Repository.chunkKey(name) else { continue }
+                var problem: String?
+                do throws(ArchiveError) { _ = try readChunk(name, using: decompressor) } catch { problem = error.message }
+                findings.lock.lock()
+                findings.present.insert(name)
+                if let problem { findings.damaged[name] = problem }
+                findings.checkedBytes += size
+                findings.lock.unlock()
+                progress.add(size)
+            }
+        }
+        progress.finish()
+        let (damaged, present, checkedBytes) = (findings.damaged, findings.present, findings.checkedBytes)
+
+        var problems: [VerifyReport.Problem] = []
+        var breaks: [String: [(String, String)]] = [:]
+        var snapshotCount = 0
+        for (key, _) in try storage.list("snapshots/") where key.hasSuffix(".json") {
+            let id = String(key.dropFirst("snapshots/".count).dropLast(5))
+            guard let data = try? storage.get(key), let snapshot = try? Coding.decoder.decode(Snapshot.self, from: data) else {
+                problems.append(.init(chunk: nil, kind: "unreadable manifest", detail: "snapshot \(id.prefix(12)): its manifest does not parse", breaks: []))
+                continue
+            }
+            snapshotCount += 1
+            if Repository.hex(SHA256Hasher.hash(data)) != id {
+                problems.append(.init(chunk: nil, kind: "corrupt manifest", detail: "snapshot \(id.prefix(12)): its manifest does not match its id", breaks: []))
+            }
+            for entry in snapshot.tree {
+                for hash in Set(entry.chunks ?? []) where !present.contains(hash) || damaged[hash] != nil {
+                    breaks[hash, default: []].append((String(id.prefix(12)), entry.path))
+                }
+            }
+        }
+        for (hash, broken) in breaks.sorted(by: { $0.key < $1.key }) {
+            let kind = present.contains(hash) ? "corrupt" : "missing"
+            problems.append(.init(chunk: hash, kind: kind, detail: damaged[hash] ?? "chunk \(hash.prefix(12)) is missing",
+                                  breaks: broken.sorted { ($0.0, $0.1) < ($1.0, $1.1) }))
+        }
+        // A damaged chunk no snapshot uses is still reported: the next backup would reuse it.
+        for (hash, detail) in damaged.sorted(by: { $0.key < $1.key }) where breaks[hash] == nil {
+            problems.append(.init(chunk: hash, kind: "corrupt", detail: detail, breaks: []))
+        }
+        return VerifyReport(chunksChecked: present.count, snapshotsChecked: snapshotCount, bytesChecked: checkedBytes, problems: problems)
+    }
+}

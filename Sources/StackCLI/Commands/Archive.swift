@@ -1,0 +1,196 @@
+import ArgumentParser
+import Foundation
+import StackArchive
+import StackCompiler
+
+/// `stackc archive …`: the pull-backup's historical archive, usable on its own.
+struct ArchiveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "archive",
+        abstract: "Incremental, deduplicated, zstd-compressed snapshots of a directory (docs/ARCHIVE.md).",
+        subcommands: [Init.self, Backup.self, List.self, Verify.self, Restore.self, Prune.self, Diff.self])
+
+    /// Runs an archive operation: usage problems exit 1, failures (damage, I/O, a held lock) exit 2.
+    static func run<T>(_ body: () throws(ArchiveError) -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw error.code == .usage || error.code == .notFound ? Exit.configurationError : Exit.runtimeFailure
+        }
+    }
+
+    static func note(_ text: String) { FileHandle.standardError.write(Data("note: \(text)\n".utf8)) }
+
+    static var interactive: Bool { isatty(2) == 1 }
+
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an empty repository.")
+        @Argument(help: "The repository directory (absent or empty).") var repository: String
+        @Option(help: "Average chunk size in bytes (a power of two is used; default 1 MiB).") var chunkSize = 1 << 20
+        @Option(help: "zstd compression level, 1–19.") var level = 3
+
+        func run() throws {
+            let repository = try ArchiveCommand.run { () throws(ArchiveError) in
+                try Repository.initialize(at: self.repository, chunkSize: chunkSize, level: level)
+            }
+            write("initialized \(self.repository) (chunks \(repository.config.chunker.minimum >> 10)–\(repository.config.chunker.maximum >> 10) KiB, average \(repository.config.chunker.average >> 10) KiB; zstd level \(repository.config.compressionLevel))\n")
+        }
+    }
+
+    struct Backup: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Store a directory as a new snapshot.")
+        @Argument(help: "The repository.") var repository: String
+        @Argument(help: "The directory to back up.") var directory: String
+        @Option(help: "The source the snapshot copies (retention applies per source; default: the directory's path).") var source: String?
+        @Option(help: "The time the data was taken, ISO 8601 (default: now).") var time: String?
+        @Option(help: "A JSON object of strings recorded in the manifest (e.g. the export's manifest).") var metadataFile: String?
+        @Flag(help: "Do not read each new chunk back before referencing it.") var noReadback = false
+        @Flag(help: "No progress on stderr.") var quiet = false
+
+        func run() throws {
+            let result = try ArchiveCommand.run { () throws(ArchiveError) in
+                let repository = try Repository.open(self.repository)
+                var date: Date?
+                if let time {
+                    guard let parsed = ISO8601DateFormatter().date(from: time) else { throw ArchiveError(.usage, "--time '\(time)' is not ISO 8601 (2026-11-23T10:00:00Z)") }
+                    date = parsed
+                }
+                var metadata: [String: String] = [:]
+                if let metadataFile {
+                    guard let data = FileManager.default.contents(atPath: metadataFile),
+                          let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                        throw ArchiveError(.usage, "--metadata-file '\(metadataFile)' is not a JSON object")
+                    }
+                    for (key, value) in object { metadata[key] = value as? String ?? "\(value)" }
+                }
+                let absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
+                return try repository.backup(directory, options: BackupOptions(
+                    source: source ?? absolute, time: date, metadata: metadata, readback: !noReadback,
+                    progress: !quiet && ArchiveCommand.interactive), report: ArchiveCommand.note)
+            }
+            let snapshot = result.record.snapshot
+            write("snapshot \(result.record.shortID) of \(snapshot.source): \(snapshot.fileCount) files, \(ProgressReporter.size(snapshot.totalSize)); "
+                  + "\(result.newChunks) new chunks (\(ProgressReporter.size(result.storedBytes)) stored), \(result.reusedChunks) reused, "
+                  + "\(result.unchangedFiles) files unchanged\n")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List snapshots, oldest first (by the time in their manifest).")
+        @Argument(help: "The repository.") var repository: String
+        @Option(help: "Only this source.") var source: String?
+        @Option(help: "text or json.") var format: OutputFormat = .text
+
+        func run() throws {
+            let records = try ArchiveCommand.run { () throws(ArchiveError) in
+                try Repository.open(repository).snapshots().filter { source == nil || $0.snapshot.source == source }
+            }
+            if format == .json {
+                write(JSONPrinter.print(.object([("snapshots", .list(records.map { record in
+                    .object([("id", .string(record.id)), ("time", .string(ISO8601DateFormatter().string(from: record.snapshot.time))),
+                             ("source", .string(record.snapshot.source)), ("files", .number(String(record.snapshot.fileCount))),
+                             ("size", .number(String(record.snapshot.totalSize))), ("parent", record.snapshot.parent.map(Tree.string) ?? .null)])
+                }))])))
+                return
+            }
+            var out = "id            time                   files        size  source\n"
+            for record in records {
+                let time = ISO8601DateFormatter().string(from: record.snapshot.time)
+                out += "\(record.shortID)  \(time)  \(String(record.snapshot.fileCount).leftPadded(7))  \(ProgressReporter.size(record.snapshot.totalSize).leftPadded(10))  \(record.snapshot.source)\n"
+            }
+            write(out)
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Read every chunk and check every snapshot; exit 2 on any damage.")
+        @Argument(help: "The repository.") var repository: String
+        @Flag(help: "No progress on stderr.") var quiet = false
+
+        func run() throws {
+            let report = try ArchiveCommand.run { () throws(ArchiveError) in
+                try Repository.open(repository).verify(progress: !quiet && ArchiveCommand.interactive)
+            }
+            var out = ""
+            for problem in report.problems {
+                out += "\(problem.kind): \(problem.detail)\n"
+                for (snapshot, path) in problem.breaks { out += "  breaks snapshot \(snapshot): \(path)\n" }
+            }
+            out += "\(report.chunksChecked) chunks (\(ProgressReporter.size(report.bytesChecked))) and \(report.snapshotsChecked) snapshots checked: "
+                + (report.isHealthy ? "no damage\n" : "\(report.problems.count) problem\(report.problems.count == 1 ? "" : "s")\n")
+            if report.isHealthy { write(out) } else {
+                FileHandle.standardError.write(Data(out.utf8))
+                throw Exit.runtimeFailure
+            }
+        }
+    }
+
+    struct Restore: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Restore a snapshot, or the paths matching patterns, into a directory.")
+        @Argument(help: "The repository.") var repository: String
+        @Argument(help: "A snapshot id (or unique prefix), or 'latest'.") var snapshot: String
+        @Argument(help: "The directory to restore into (absent or empty, unless --force).") var target: String
+        @Option(name: .customLong("include"), help: "Restore only paths matching this pattern (repeatable; '*' crosses '/').") var patterns: [String] = []
+        @Option(help: "With 'latest': the latest of this source.") var source: String?
+        @Flag(help: "Replace a non-empty target (atomically, once everything is restored).") var force = false
+        @Flag(help: "No progress on stderr.") var quiet = false
+
+        func run() throws {
+            let (record, restored) = try ArchiveCommand.run { () throws(ArchiveError) in
+                let repository = try Repository.open(self.repository)
+                let record = try repository.snapshot(snapshot, source: source)
+                return (record, try repository.restore(record, to: target, patterns: patterns, force: force,
+                                                       progress: !quiet && ArchiveCommand.interactive))
+            }
+            write("restored snapshot \(record.shortID): \(restored.files) files, \(ProgressReporter.size(restored.bytes)) into \(target)\n")
+        }
+    }
+
+    struct Prune: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove snapshots a retention policy does not keep, and reclaim their chunks.")
+        @Argument(help: "The repository.") var repository: String
+        @Option(help: "Keep the N newest snapshots of each source.") var keepLast = 0
+        @Option(help: "Keep the newest snapshot of each of the last N hours.") var keepHourly = 0
+        @Option(help: "… of each of the last N days.") var keepDaily = 0
+        @Option(help: "… of each of the last N ISO weeks.") var keepWeekly = 0
+        @Option(help: "… of each of the last N months.") var keepMonthly = 0
+        @Option(help: "Drop the oldest snapshots until the kept ones use at most this many stored bytes.") var maxSize: Int64?
+        @Option(help: "The time zone of calendar buckets (default UTC).") var timeZone = "UTC"
+        @Flag(help: "Show what would be removed; change nothing.") var dryRun = false
+
+        func run() throws {
+            let result = try ArchiveCommand.run { () throws(ArchiveError) in
+                guard let zone = TimeZone(identifier: timeZone) else { throw ArchiveError(.usage, "unknown time zone '\(timeZone)'") }
+                var policy = RetentionPolicy(last: keepLast, hourly: keepHourly, daily: keepDaily, weekly: keepWeekly, monthly: keepMonthly, maxSize: maxSize)
+                policy.timeZone = zone
+                return try Repository.open(repository).prune(policy, dryRun: dryRun, report: ArchiveCommand.note)
+            }
+            var out = ""
+            for (record, reasons) in result.kept { out += "keep    \(record.shortID)  \(ISO8601DateFormatter().string(from: record.snapshot.time))  \(record.snapshot.source)  (\(reasons.joined(separator: ", ")))\n" }
+            for record in result.removed { out += "\(dryRun ? "would remove" : "remove") \(record.shortID)  \(ISO8601DateFormatter().string(from: record.snapshot.time))  \(record.snapshot.source)\n" }
+            out += "\(result.removed.count) snapshot\(result.removed.count == 1 ? "" : "s") \(dryRun ? "would be " : "")removed, "
+                + "\(result.reclaimedChunks) chunks (\(ProgressReporter.size(result.reclaimedBytes))) \(dryRun ? "reclaimable" : "reclaimed")\n"
+            write(out)
+        }
+    }
+
+    struct Diff: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Paths added (+), removed (-) and modified (M) between two snapshots.")
+        @Argument(help: "The repository.") var repository: String
+        @Argument(help: "The older snapshot.") var from: String
+        @Argument(help: "The newer snapshot.") var to: String
+
+        func run() throws {
+            let changes = try ArchiveCommand.run { () throws(ArchiveError) in
+                let repository = try Repository.open(self.repository)
+                return repository.diff(try repository.snapshot(from), try repository.snapshot(to))
+            }
+            write(changes.map { "\($0.change) \($0.path)\n" }.joined())
+        }
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
