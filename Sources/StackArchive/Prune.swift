@@ -32,6 +32,9 @@ public struct RetentionPolicy: Sendable, Equatable {
         for record in newestFirst.prefix(last) { reasons[record.id, default: []].append("last") }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
+        // ISO 8601 weeks: Monday first, week 1 holds the year's first Thursday.
+        calendar.firstWeekday = 2
+        calendar.minimumDaysInFirstWeek = 4
         let buckets: [(String, Int, (Date) -> String)] = [
             ("hourly", hourly, { d in let c = calendar.dateComponents([.year, .month, .day, .hour], from: d); return "\(c.year!)-\(c.month!)-\(c.day!)-\(c.hour!)" }),
             ("daily", daily, { d in let c = calendar.dateComponents([.year, .month, .day], from: d); return "\(c.year!)-\(c.month!)-\(c.day!)" }),

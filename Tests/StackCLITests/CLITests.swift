@@ -257,3 +257,78 @@ func expectGolden(_ actual: String, _ golden: String, sourceLocation: SourceLoca
         #expect((try FileManager.default.contentsOfDirectory(atPath: root)) == [".stackc-installed.json"])
     }
 }
+
+@Suite struct ArchiveCommandTests {
+    /// Random bytes from /dev/urandom (incompressible, so writes take real time).
+    func noise(_ count: Int) -> Data {
+        FileHandle(forReadingAtPath: "/dev/urandom")?.readData(ofLength: count) ?? Data(count: count)
+    }
+
+    @Test func backupAndPruneKilledAtRandomPointsLeaveAVerifiableRepository() throws {
+        let tree = try TemporaryTree([:])
+        let repo = tree.path("repo")
+        let source = tree.path("src")
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        #expect(try Run(["archive", "init", repo, "--chunk-size", "262144"]).status == 0)
+        try noise(24 << 20).write(to: URL(fileURLWithPath: source + "/dump"))
+        let start = Date()
+        #expect(try Run(["archive", "backup", repo, source, "--source", "db0", "--quiet"]).status == 0)
+        let full = Date().timeIntervalSince(start)
+        var interrupted = 0
+        for iteration in 0..<24 {
+            // New data each time, so every backup writes chunks when it is killed.
+            try noise(24 << 20).write(to: URL(fileURLWithPath: source + "/dump"))
+            let prune = iteration % 4 == 3
+            let arguments = prune ? ["archive", "prune", repo, "--keep-last", "2"] : ["archive", "backup", repo, source, "--source", "db0", "--quiet"]
+            let before = try Run(["archive", "ls", repo, "--format", "json"]).stdout
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Run.binary)
+            process.arguments = arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let delay = Double.random(in: 0...(prune ? 0.05 : full))
+            Thread.sleep(forTimeInterval: delay)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            if process.terminationReason == .uncaughtSignal { interrupted += 1 }
+            let verify = try Run(["archive", "verify", repo, "--quiet"])
+            #expect(verify.status == 0, "iteration \(iteration) (\(arguments[1]) killed after \(delay) s): \(verify.stderr)")
+            let listed = try Run(["archive", "ls", repo, "--format", "json"]).stdout
+            let after = try #require(try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [String: [[String: Any]]])
+            let previous = try #require(try JSONSerialization.jsonObject(with: Data(before.utf8)) as? [String: [[String: Any]]])
+            let count = (after["snapshots"] ?? []).count, was = (previous["snapshots"] ?? []).count
+            #expect(prune ? count <= was : count == was || count == was + 1, "iteration \(iteration): \(was) → \(count) snapshots")
+            // The next run clears the dead process's lock and completes.
+            let rerun = try Run(arguments)
+            #expect(rerun.status == 0, "iteration \(iteration): \(rerun.stderr)")
+        }
+        #expect(interrupted >= 12, "most runs were killed mid-way (\(interrupted) of 24)")
+        #expect(try Run(["archive", "backup", repo, source, "--source", "db0", "--quiet"]).status == 0)
+        let latest = try Run(["archive", "restore", repo, "latest", tree.path("restored"), "--quiet"])
+        #expect(latest.status == 0, "\(latest.stderr)")
+        #expect(FileManager.default.contents(atPath: tree.path("restored/dump")) == FileManager.default.contents(atPath: source + "/dump"))
+    }
+
+    @Test func verifyNamesDamageAndExitsTwo() throws {
+        let tree = try TemporaryTree(["src/a.dump": String(repeating: "INSERT INTO t VALUES (1);\n", count: 20_000)])
+        let repo = tree.path("repo")
+        #expect(try Run(["archive", "init", repo]).status == 0)
+        let backup = try Run(["archive", "backup", repo, tree.path("src"), "--source", "db0"])
+        #expect(backup.status == 0 && backup.stdout.hasPrefix("snapshot "))
+        let chunks = FileManager.default.enumerator(atPath: repo + "/chunks")?.allObjects.compactMap { $0 as? String }.filter { $0.count > 60 } ?? []
+        let victim = repo + "/chunks/" + (chunks.first ?? "")
+        var data = try Data(contentsOf: URL(fileURLWithPath: victim))
+        data[data.count - 3] ^= 1
+        try data.write(to: URL(fileURLWithPath: victim))
+        let verify = try Run(["archive", "verify", repo])
+        #expect(verify.status == 2)
+        #expect(verify.stderr.contains("corrupt: chunk") && verify.stderr.contains("breaks snapshot") && verify.stderr.contains("a.dump"))
+        let restore = try Run(["archive", "restore", repo, "latest", tree.path("out")])
+        #expect(restore.status == 2)
+        #expect(restore.stderr.contains("cannot restore 'a.dump'"))
+        #expect(!FileManager.default.fileExists(atPath: tree.path("out")))
+        let empty = try Run(["archive", "prune", repo])
+        #expect(empty.status == 1 && empty.stderr.contains("empty policy"))
+    }
+}

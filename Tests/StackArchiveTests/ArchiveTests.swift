@@ -1,0 +1,371 @@
+import Foundation
+@testable import StackArchive
+import StackTestSupport
+import Testing
+
+/// A deterministic generator, so a failing random tree can be rebuilt from its seed.
+struct Seeded: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+func randomBytes(_ count: Int, _ rng: inout Seeded) -> Data {
+    var data = Data(count: count)
+    data.withUnsafeMutableBytes { (raw: UnsafeMutableRawBufferPointer) in
+        var index = 0
+        while index < count {
+            var word = rng.next()
+            for _ in 0..<8 where index < count {
+                raw[index] = UInt8(truncatingIfNeeded: word)
+                word >>= 8
+                index += 1
+            }
+        }
+    }
+    return data
+}
+
+/// SQL-like text: compressible, like the dumps the archive mostly holds.
+func dumpText(_ lines: Int, _ rng: inout Seeded) -> Data {
+    var text = ""
+    for line in 0..<lines { text += "INSERT INTO orders VALUES (\(line), 'customer-\(rng.next() % 5000)', \(rng.next() % 100_000));\n" }
+    return Data(text.utf8)
+}
+
+/// Everything under `root` that a restore must reproduce: kinds, modes, contents, link targets.
+func fingerprint(_ root: String) -> [String] {
+    (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? []).sorted().map { path in
+        var info = stat()
+        lstat(root + "/" + path, &info)
+        switch info.st_mode & S_IFMT {
+        case S_IFLNK: return "l \(path) -> \((try? FileManager.default.destinationOfSymbolicLink(atPath: root + "/" + path)) ?? "?")"
+        case S_IFDIR: return "d \(String(info.st_mode & 0o7777, radix: 8)) \(path)"
+        default:
+            let data = FileManager.default.contents(atPath: root + "/" + path) ?? Data()
+            return "f \(String(info.st_mode & 0o7777, radix: 8)) \(path) \(data.count) \(Repository.hex(SHA256Hasher.hash(data)))"
+        }
+    }
+}
+
+@Suite struct ChunkerTests {
+    @Test func cutsFollowContentSoAnInsertionMovesOnlyNearbyBoundaries() {
+        var rng = Seeded(state: 7)
+        let data = randomBytes(4 << 20, &rng)
+        let chunker = Chunker(ChunkerParameters(average: 64 << 10))
+        func cuts(_ bytes: Data) -> [Int] {
+            var offsets: [Int] = []
+            var start = 0
+            bytes.withUnsafeBytes { raw in
+                while start < raw.count {
+                    let length = chunker.cut(UnsafeRawBufferPointer(rebasing: raw[start...]), final: true) ?? (raw.count - start)
+                    start += length
+                    offsets.append(start)
+                }
+            }
+            return offsets
+        }
+        let original = cuts(data)
+        let average = data.count / original.count
+        #expect((40 << 10...100 << 10).contains(average), "average \(average) near 64 KiB")
+        let shifted = cuts(Data("inserted".utf8) + data).map { $0 - 8 }
+        let shared = Set(original).intersection(shifted)
+        #expect(shared.count >= original.count - 2, "all but the first boundaries survive an insertion at the start")
+    }
+}
+
+@Suite struct RoundTripTests {
+    static func randomTree(at root: String, seed: UInt64) throws {
+        var rng = Seeded(state: seed)
+        let names = ["a", "b c", "ünïcødé", "日本", "dir.x", "-dash", "emoji-😀", "quote'\"", "sp ace"]
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        var directories = [root]
+        for index in 0..<Int(rng.next() % 25 + 5) {
+            let parent = directories[Int(rng.next() % UInt64(directories.count))]
+            let name = names[Int(rng.next() % UInt64(names.count))] + "-\(index)"
+            let path = parent + "/" + name
+            switch rng.next() % 6 {
+            case 0:
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+                directories.append(path)
+            case 1:
+                _ = FileManager.default.createFile(atPath: path, contents: Data())
+            case 2:
+                try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "../target-\(rng.next() % 9)")
+            case 3:
+                _ = FileManager.default.createFile(atPath: path, contents: randomBytes(Int(rng.next() % 3_000_000), &rng))
+            default:
+                _ = FileManager.default.createFile(atPath: path, contents: dumpText(Int(rng.next() % 20_000), &rng))
+            }
+            if rng.next() % 3 == 0, !FileManager.default.destinationOfSymbolicLinkExists(path) {
+                chmod(path, [0o600, 0o640, 0o755, 0o700][Int(rng.next() % 4)])
+            }
+        }
+    }
+
+    @Test(arguments: 1...6)
+    func randomTreesComeBackIdentical(seed: Int) throws {
+        let tree = try TemporaryTree([:])
+        try Self.randomTree(at: tree.path("src"), seed: UInt64(seed))
+        let repository = try Repository.initialize(at: tree.path("repo"), chunkSize: 64 << 10)
+        let result = try repository.backup(tree.path("src"), options: BackupOptions(source: "s"))
+        _ = try repository.restore(result.record, to: tree.path("out"))
+        #expect(fingerprint(tree.path("out")) == fingerprint(tree.path("src")))
+        #expect(try repository.verify().isHealthy)
+    }
+
+    @Test func theSameFileTwiceIsStoredOnce() throws {
+        var rng = Seeded(state: 3)
+        let data = randomBytes(3 << 20, &rng)
+        let tree = try TemporaryTree([:])
+        try FileManager.default.createDirectory(atPath: tree.path("src/copy"), withIntermediateDirectories: true)
+        try data.write(to: URL(fileURLWithPath: tree.path("src/one")))
+        try data.write(to: URL(fileURLWithPath: tree.path("src/copy/two")))
+        let repository = try Repository.initialize(at: tree.path("repo"), chunkSize: 256 << 10)
+        let result = try repository.backup(tree.path("src"), options: BackupOptions(source: "s"))
+        let entries = result.record.snapshot.tree.filter { $0.kind == .file }
+        #expect(entries.count == 2 && entries[0].chunks == entries[1].chunks)
+        #expect(result.newChunks == Set(entries[0].chunks ?? []).count)
+        #expect(result.storedBytes < Int64(data.count) + 4096, "stored once: \(result.storedBytes) bytes for a \(data.count)-byte file held twice")
+    }
+
+    @Test func aOnePercentChangeStoresAboutOnePercent() throws {
+        var rng = Seeded(state: 11)
+        var data = randomBytes(32 << 20, &rng)
+        let tree = try TemporaryTree([:])
+        try FileManager.default.createDirectory(atPath: tree.path("src"), withIntermediateDirectories: true)
+        try data.write(to: URL(fileURLWithPath: tree.path("src/dump")))
+        let repository = try Repository.initialize(at: tree.path("repo"), chunkSize: 64 << 10)
+        let first = try repository.backup(tree.path("src"), options: BackupOptions(source: "s"))
+        // 1 % of the file, in ten places, as rows updated here and there in a dump.
+        let region = data.count / 1000
+        for place in 0..<10 {
+            let start = Int(rng.next() % UInt64(data.count - region))
+            data.replaceSubrange(start..<start + region, with: randomBytes(region, &rng))
+            _ = place
+        }
+        try data.write(to: URL(fileURLWithPath: tree.path("src/dump")))
+        let second = try repository.backup(tree.path("src"), options: BackupOptions(source: "s"))
+        let ratio = Double(second.storedBytes) / Double(first.storedBytes)
+        #expect(ratio < 0.06, "a 1 % change stored \(String(format: "%.1f", ratio * 100)) % new data")
+        #expect(second.reusedChunks > 0)
+        _ = try repository.restore(second.record, to: tree.path("out"))
+        #expect(FileManager.default.contents(atPath: tree.path("out/dump")) == data)
+    }
+
+    @Test func anUnchangedFileIsNotReadAgain() throws {
+        var rng = Seeded(state: 5)
+        let tree = try TemporaryTree([:])
+        try FileManager.default.createDirectory(atPath: tree.path("src"), withIntermediateDirectories: true)
+        try randomBytes(2 << 20, &rng).write(to: URL(fileURLWithPath: tree.path("src/a")))
+        let repository = try Repository.initialize(at: tree.path("repo"))
+        _ = try repository.backup(tree.path("src"), options: BackupOptions(source: "s"))
+        let again = try repository.backup(tree.path("src"), options: BackupOptions(source: "s"))
+        #expect(again.unchangedFiles == 1 && again.readBytes == 0)
+        #expect(again.record.snapshot.parent != nil)
+    }
+}
+
+@Suite struct RestoreTests {
+    func repositoryWithSnapshot() throws -> (TemporaryTree, Repository, SnapshotRecord) {
+        var rng = Seeded(state: 21)
+        let tree = try TemporaryTree([:])
+        try FileManager.default.createDirectory(atPath: tree.path("src/dumps"), withIntermediateDirectories: true)
+        try dumpText(30_000, &rng).write(to: URL(fileURLWithPath: tree.path("src/dumps/app.dump")))
+        try dumpText(10_000, &rng).write(to: URL(fileURLWithPath: tree.path("src/dumps/reports.dump")))
+        try Data("manifest".utf8).write(to: URL(fileURLWithPath: tree.path("src/manifest.json")))
+        let repository = try Repository.initialize(at: tree.path("repo"), chunkSize: 64 << 10)
+        let record = try repository.backup(tree.path("src"), options: BackupOptions(source: "db0")).record
+        return (tree, repository, record)
+    }
+
+    @Test func onlyThePatternsAreRestored() throws {
+        let (tree, repository, record) = try repositoryWithSnapshot()
+        let restored = try repository.restore(record, to: tree.path("one"), patterns: ["*/reports.dump"])
+        #expect(restored.files == 1)
+        #expect(fingerprint(tree.path("one")).map { $0.split(separator: " ")[2] } == ["dumps", "dumps/reports.dump"])
+        #expect(FileManager.default.contents(atPath: tree.path("one/dumps/reports.dump")) == FileManager.default.contents(atPath: tree.path("src/dumps/reports.dump")))
+        #expect(throws: ArchiveError.self) { try repository.restore(record, to: tree.path("none"), patterns: ["nothing*"]) }
+    }
+
+    @Test func aNonEmptyTargetNeedsForceAndIsReplacedWhole() throws {
+        let (tree, repository, record) = try repositoryWithSnapshot()
+        try FileManager.default.createDirectory(atPath: tree.path("busy"), withIntermediateDirectories: true)
+        try Data("keep me".utf8).write(to: URL(fileURLWithPath: tree.path("busy/old")))
+        #expect { try repository.restore(record, to: tree.path("busy")) } throws: { ($0 as? ArchiveError)?.code == .usage }
+        #expect(FileManager.default.fileExists(atPath: tree.path("busy/old")))
+        _ = try repository.restore(record, to: tree.path("busy"), force: true)
+        #expect(fingerprint(tree.path("busy")) == fingerprint(tree.path("src")))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: tree.root).filter { $0.contains("stackc-restore") }
+        #expect(leftovers.isEmpty)
+    }
+}
+
+@Suite struct CorruptionTests {
+    enum Damage: CaseIterable { case flip, truncate }
+
+    func fresh() throws -> (TemporaryTree, Repository, SnapshotRecord) {
+        var rng = Seeded(state: 99)
+        let tree = try TemporaryTree([:])
+        try FileManager.default.createDirectory(atPath: tree.path("src"), withIntermediateDirectories: true)
+        try dumpText(40_000, &rng).write(to: URL(fileURLWithPath: tree.path("src/app.dump")))
+        try randomBytes(300_000, &rng).write(to: URL(fileURLWithPath: tree.path("src/blob")))
+        let repository = try Repository.initialize(at: tree.path("repo"), chunkSize: 64 << 10)
+        let record = try repository.backup(tree.path("src"), options: BackupOptions(source: "db0")).record
+        return (tree, repository, record)
+    }
+
+    func damage(_ path: String, _ kind: Damage) throws {
+        var data = try Data(contentsOf: URL(fileURLWithPath: path))
+        switch kind {
+        case .flip: data[data.count / 2] ^= 0x20
+        case .truncate: data = data.prefix(data.count / 2)
+        }
+        try data.write(to: URL(fileURLWithPath: path))
+    }
+
+    @Test(arguments: Damage.allCases)
+    func aDamagedChunkIsNamedWithWhatItBreaksAndRestoreRefusesIt(kind: Damage) throws {
+        let (tree, repository, record) = try fresh()
+        let victim = try #require(record.snapshot.tree.first { $0.path == "app.dump" }?.chunks?[1])
+        try damage(tree.path("repo/" + Repository.chunkKey(victim)), kind)
+        let report = try repository.verify()
+        #expect(!report.isHealthy)
+        let problem = try #require(report.problems.first)
+        #expect(problem.chunk == victim && problem.kind == "corrupt")
+        #expect(problem.breaks.map(\.path) == ["app.dump"] && problem.breaks.first?.snapshot == record.shortID)
+        #expect { try repository.restore(record, to: tree.path("out")) } throws: { error in
+            guard let error = error as? ArchiveError else { return false }
+            return error.code == .corrupt && error.message.contains("'app.dump'")
+        }
+        #expect(!FileManager.default.fileExists(atPath: tree.path("out")), "no byte written")
+        // The intact file still restores alone.
+        _ = try repository.restore(record, to: tree.path("blob-only"), patterns: ["blob"])
+        #expect(FileManager.default.contents(atPath: tree.path("blob-only/blob")) == FileManager.default.contents(atPath: tree.path("src/blob")))
+    }
+
+    @Test func aMissingChunkIsReported() throws {
+        let (tree, repository, record) = try fresh()
+        let victim = try #require(record.snapshot.tree.first { $0.path == "blob" }?.chunks?.first)
+        try FileManager.default.removeItem(atPath: tree.path("repo/" + Repository.chunkKey(victim)))
+        let report = try repository.verify()
+        #expect(report.problems.map(\.kind) == ["missing"])
+        #expect(report.problems.first?.breaks.map(\.path) == ["blob"])
+    }
+
+    @Test(arguments: Damage.allCases)
+    func aDamagedManifestIsReported(kind: Damage) throws {
+        let (tree, repository, record) = try fresh()
+        try damage(tree.path("repo/" + Repository.snapshotKey(record.id)), kind)
+        let report = try repository.verify()
+        #expect(!report.isHealthy)
+        #expect(report.problems.contains { $0.kind.contains("manifest") })
+    }
+
+    @Test(arguments: Damage.allCases)
+    func aDamagedConfigIsRefusedOnOpen(kind: Damage) throws {
+        let (tree, _, _) = try fresh()
+        try damage(tree.path("repo/config.json"), kind)
+        #expect { try Repository.open(tree.path("repo")) } throws: { ($0 as? ArchiveError)?.code == .corrupt }
+    }
+}
+
+@Suite struct RetentionTests {
+    /// Snapshots of one source at the given hours after a fixed instant (no clock is read).
+    func records(_ hours: [Double], source: String = "db0") -> [SnapshotRecord] {
+        let base = Date(timeIntervalSince1970: 1_767_225_600)  // 2026-01-01T00:00:00Z, a Thursday
+        return hours.enumerated().map { index, hour in
+            SnapshotRecord(id: String(format: "%064x", index + 1), snapshot: Snapshot(
+                source: source, time: base.addingTimeInterval(hour * 3600), hostname: "h", metadata: [:], tree: [], parent: nil))
+        }
+    }
+
+    func kept(_ policy: RetentionPolicy, _ hours: [Double]) -> [Int] {
+        let all = records(hours)
+        let keep = policy.keep(all)
+        return all.enumerated().filter { keep[$0.element.id] != nil }.map(\.offset)
+    }
+
+    @Test func policiesKeepWhatResticForgetWould() {
+        let everyFiveHours = (0..<40).map { Double($0) * 5 }   // 200 hours, about 8 days
+        let cases: [(RetentionPolicy, [Int])] = [
+            (RetentionPolicy(last: 3), [37, 38, 39]),
+            (RetentionPolicy(hourly: 2), [38, 39]),
+            (RetentionPolicy(daily: 3), [33, 38, 39]),        // newest of 2026-01-09, -08, -07
+            (RetentionPolicy(weekly: 2), [19, 39]),           // newest of ISO week 2 and of week 1 (Sunday Jan 4, 23:00)
+            (RetentionPolicy(monthly: 5), [39]),              // one month present
+            (RetentionPolicy(last: 1, daily: 2), [38, 39]),
+        ]
+        for (policy, expected) in cases {
+            #expect(kept(policy, everyFiveHours) == expected, "\(policy)")
+        }
+    }
+
+    @Test func calendarBucketsUseTheConfiguredTimeZone() {
+        // 22:00 and 23:00 UTC on Jan 1 are already Jan 2 in Tokyo.
+        var utc = RetentionPolicy(daily: 1)
+        #expect(kept(utc, [12, 22, 23]) == [2])
+        utc.timeZone = TimeZone(identifier: "Asia/Tokyo")!
+        #expect(kept(utc, [12, 14, 16]) == [2])
+        #expect(kept(RetentionPolicy(daily: 2), [12, 22]) == [1], "both on Jan 1 in UTC")
+    }
+
+    @Test func orderComesFromManifestTimeNotIds() {
+        // Ids run opposite to time: the newest snapshot has the smallest id.
+        let all = records([10, 20, 30]).enumerated().map { index, record in
+            SnapshotRecord(id: String(format: "%064x", 100 - index), snapshot: record.snapshot)
+        }
+        let keep = RetentionPolicy(last: 1).keep(all)
+        #expect(Array(keep.keys) == [all[2].id])
+    }
+
+    @Test func anEmptyPolicyIsRefusedAndTheNewestIsAlwaysKept() throws {
+        var rng = Seeded(state: 1)
+        let tree = try TemporaryTree([:])
+        let repository = try Repository.initialize(at: tree.path("repo"), chunkSize: 64 << 10)
+        try FileManager.default.createDirectory(atPath: tree.path("src"), withIntermediateDirectories: true)
+        for hour in 0..<4 {
+            try randomBytes(200_000, &rng).write(to: URL(fileURLWithPath: tree.path("src/dump")))
+            _ = try repository.backup(tree.path("src"), options: BackupOptions(source: "db0", time: Date(timeIntervalSince1970: Double(hour) * 3600)))
+        }
+        #expect { try repository.prune(RetentionPolicy(), dryRun: false) } throws: { ($0 as? ArchiveError)?.code == .usage }
+        let dry = try repository.prune(RetentionPolicy(maxSize: 1), dryRun: true)
+        #expect(dry.kept.count == 1 && dry.removed.count == 3)
+        #expect(try repository.snapshots().count == 4, "a dry run changes nothing")
+        let result = try repository.prune(RetentionPolicy(maxSize: 1), dryRun: false)
+        #expect(result.reclaimedChunks > 0)
+        let left = try repository.snapshots()
+        #expect(left.count == 1 && left.first?.snapshot.time == Date(timeIntervalSince1970: 3 * 3600))
+        #expect(try repository.verify().isHealthy)
+        _ = try repository.restore(try repository.snapshot("latest"), to: tree.path("out"))
+        #expect(FileManager.default.contents(atPath: tree.path("out/dump")) == FileManager.default.contents(atPath: tree.path("src/dump")))
+    }
+}
+
+@Suite struct LockTests {
+    @Test func aStaleLockIsClearedWithAMessageAndALiveOneRefuses() throws {
+        let tree = try TemporaryTree([:])
+        let repository = try Repository.initialize(at: tree.path("repo"))
+        let host = ProcessInfo.processInfo.hostName
+        // A pid that cannot exist: above the kernel's pid limit.
+        try "{\"pid\": 99999999, \"host\": \"\(host)\", \"time\": \"x\"}".write(toFile: tree.path("repo/locks/write"), atomically: true, encoding: .utf8)
+        var messages: [String] = []
+        let held = try repository.lock { messages.append($0) }
+        #expect(messages.count == 1 && messages[0].contains("stale lock left by process 99999999"))
+        #expect { _ = try repository.lock { _ in } } throws: { error in
+            guard let error = error as? ArchiveError else { return false }
+            return error.code == .locked && error.message.contains("process \(getpid()) on \(host)")
+        }
+        held.release()
+        try repository.lock { _ in }.release()
+    }
+}
+
+extension FileManager {
+    func destinationOfSymbolicLinkExists(_ path: String) -> Bool { (try? destinationOfSymbolicLink(atPath: path)) != nil }
+}
