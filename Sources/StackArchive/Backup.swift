@@ -94,22 +94,51 @@ extension Repository {
         let pipeline = ChunkPipeline(repository: self, readback: options.readback)
         var unchangedFiles = 0
         var pending: [(index: Int, chunks: ChunkList)] = []
+        var bundles: [(list: ChunkList, members: [(index: Int, offset: Int64)])] = []
+        var bundle = Data()
+        var members: [(index: Int, offset: Int64)] = []
+        func sealBundle() {
+            guard !bundle.isEmpty else { return }
+            let list = ChunkList()
+            pipeline.submit(bundle, into: list)
+            bundles.append((list, members))
+            bundle = Data()
+            members = []
+        }
         for index in entries.indices where entries[index].kind == .file {
             let entry = entries[index]
             if let old = previous[entry.path], old.kind == .file, old.size == entry.size, old.mtime == entry.mtime,
-               let chunks = old.chunks, chunks.allSatisfy({ storage.exists(Self.chunkKey($0)) }) {
-                entries[index].chunks = chunks
+               old.chunkReferences.allSatisfy({ storage.exists(Self.chunkKey($0)) }) {
+                entries[index].chunks = old.chunks
+                entries[index].bundle = old.bundle
                 unchangedFiles += 1
                 progress.add(entry.size)
+                continue
+            }
+            if entry.size > 0 && entry.size < Int64(config.chunker.minimum) {
+                guard let data = FileManager.default.contents(atPath: directory + "/" + entry.path) else {
+                    throw ArchiveError(.io, "cannot read '\(directory)/\(entry.path)'")
+                }
+                members.append((index, Int64(bundle.count)))
+                entries[index].size = Int64(data.count)
+                bundle.append(data)
+                progress.add(Int64(data.count))
+                if bundle.count >= config.chunker.average { sealBundle() }
                 continue
             }
             let list = ChunkList()
             try pipeline.chunk(file: directory + "/" + entry.path, into: list, progress: progress)
             pending.append((index, list))
         }
+        sealBundle()
         try pipeline.finish()
+        try storage.sync()
         progress.finish()
         for (index, list) in pending { entries[index].chunks = list.hashes }
+        for (list, members) in bundles {
+            guard let hash = list.hashes.first else { continue }
+            for (index, offset) in members { entries[index].bundle = BundleSlice(chunk: hash, offset: offset) }
+        }
 
         let snapshot = Snapshot(source: options.source, time: options.time ?? Date(), hostname: ProcessInfo.processInfo.hostName,
                                 metadata: options.metadata, tree: entries, parent: parent?.id)
@@ -139,12 +168,12 @@ extension Repository {
             let mode = Int(info.st_mode & 0o7777)
             switch info.st_mode & S_IFMT {
             case S_IFREG:
-                entries.append(TreeEntry(path: path, kind: .file, mode: mode, size: Int64(info.st_size), mtime: mtime, target: nil, chunks: nil))
+                entries.append(TreeEntry(path: path, kind: .file, mode: mode, size: Int64(info.st_size), mtime: mtime, target: nil, chunks: nil, bundle: nil))
             case S_IFDIR:
-                entries.append(TreeEntry(path: path, kind: .directory, mode: mode, size: 0, mtime: mtime, target: nil, chunks: nil))
+                entries.append(TreeEntry(path: path, kind: .directory, mode: mode, size: 0, mtime: mtime, target: nil, chunks: nil, bundle: nil))
             case S_IFLNK:
                 let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + path)) ?? ""
-                entries.append(TreeEntry(path: path, kind: .symlink, mode: mode, size: 0, mtime: mtime, target: target, chunks: nil))
+                entries.append(TreeEntry(path: path, kind: .symlink, mode: mode, size: 0, mtime: mtime, target: target, chunks: nil, bundle: nil))
             default: continue
             }
         }
@@ -188,12 +217,14 @@ final class ChunkPipeline: @unchecked Sendable {
     private var written: Set<String> = []
     private var failure: ArchiveError?
     private(set) var statistics = (read: Int64(0), new: 0, stored: Int64(0), reused: 0)
+    /// The read window, allocated once: files are chunked one after the other on one thread.
+    private var buffer: [UInt8] = []
 
     init(repository: Repository, readback: Bool) {
         self.repository = repository
         self.readback = readback
         chunker = Chunker(repository.config.chunker)
-        slots = DispatchSemaphore(value: ProcessInfo.processInfo.activeProcessorCount * 2)
+        slots = DispatchSemaphore(value: ProcessInfo.processInfo.activeProcessorCount * 4)
     }
 
     func chunk(file path: String, into list: ChunkList, progress: ProgressReporter) throws(ArchiveError) {
@@ -201,26 +232,39 @@ final class ChunkPipeline: @unchecked Sendable {
         guard fd >= 0 else { throw ArchiveError(.io, "cannot read '\(path)': \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         let maximum = repository.config.chunker.maximum
-        var buffer = [UInt8](repeating: 0, count: maximum * 2)
+        // A window of four maximum chunks: data between `start` and `filled` is unread by the
+        // chunker; it moves to the front only when the tail has no room for another read, so each
+        // byte is copied at most about once.
+        if buffer.count < maximum * 4 { buffer = [UInt8](repeating: 0, count: maximum * 4) }
+        var start = 0
         var filled = 0
         var end = false
         while true {
-            while !end && filled < maximum {
+            while !end && filled - start < maximum {
+                if buffer.count - filled < maximum {
+                    buffer.withUnsafeMutableBytes { raw in memmove(raw.baseAddress!, raw.baseAddress! + start, filled - start) }
+                    filled -= start
+                    start = 0
+                }
                 let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
                 if n < 0 { throw ArchiveError(.io, "cannot read '\(path)': \(String(cString: strerror(errno)))") }
                 if n == 0 { end = true } else { filled += n }
             }
-            if filled == 0 { break }
-            let cut = buffer.withUnsafeBytes { raw in chunker.cut(UnsafeRawBufferPointer(rebasing: raw[0..<filled]), final: end) } ?? filled
-            let chunk = Data(buffer[0..<cut])
-            buffer.withUnsafeMutableBytes { raw in
-                if cut < filled { memmove(raw.baseAddress!, raw.baseAddress! + cut, filled - cut) }
-            }
-            filled -= cut
+            if filled == start { break }
+            let cut = buffer.withUnsafeBytes { raw in
+                chunker.cut(UnsafeRawBufferPointer(rebasing: raw[start..<filled]), final: end)
+            } ?? (filled - start)
+            let chunk = buffer.withUnsafeBytes { Data($0[start..<(start + cut)]) }
+            start += cut
             submit(chunk, slot: list.reserve(), list: list)
             progress.add(Int64(cut))
             if let failure = currentFailure() { throw failure }
         }
+    }
+
+    /// Stores one whole buffer as a single chunk (a bundle of small files).
+    func submit(_ chunk: Data, into list: ChunkList) {
+        submit(chunk, slot: list.reserve(), list: list)
     }
 
     private func submit(_ chunk: Data, slot: Int, list: ChunkList) {

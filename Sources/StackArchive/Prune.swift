@@ -88,7 +88,7 @@ extension Repository {
             let newest = Set(Dictionary(grouping: all, by: \.snapshot.source).values.compactMap { $0.last?.id })
             func stored(_ ids: Set<String>) -> Int64 {
                 var used = Set<String>()
-                for record in all where ids.contains(record.id) { for entry in record.snapshot.tree { used.formUnion(entry.chunks ?? []) } }
+                for record in all where ids.contains(record.id) { for entry in record.snapshot.tree { used.formUnion(entry.chunkReferences) } }
                 return used.reduce(0) { $0 + (sizes[$1] ?? 0) }
             }
             var kept = Set(reasons.keys)
@@ -101,7 +101,7 @@ extension Repository {
         let removed = all.filter { reasons[$0.id] == nil }
         let kept = all.filter { reasons[$0.id] != nil }.map { ($0, reasons[$0.id] ?? []) }
         var referenced = Set<String>()
-        for (record, _) in kept { for entry in record.snapshot.tree { referenced.formUnion(entry.chunks ?? []) } }
+        for (record, _) in kept { for entry in record.snapshot.tree { referenced.formUnion(entry.chunkReferences) } }
         let unreferenced = sizes.filter { !referenced.contains($0.key) }
         if !dryRun {
             for record in removed { try storage.delete(Self.snapshotKey(record.id)) }
@@ -121,7 +121,7 @@ extension Repository {
             switch (old[path], new[path]) {
             case (nil, _?): changes.append(("+", path))
             case (_?, nil): changes.append(("-", path))
-            case let (x?, y?) where x.kind != y.kind || x.mode != y.mode || x.size != y.size || x.chunks != y.chunks || x.target != y.target:
+            case let (x?, y?) where x.kind != y.kind || x.mode != y.mode || x.size != y.size || x.chunks != y.chunks || x.bundle != y.bundle || x.target != y.target:
                 changes.append(("M", path))
             default: break
             }

@@ -29,7 +29,8 @@ public struct Repository: Sendable {
         }
         let storage = LocalStorage(root: path)
         let config = RepositoryConfig(chunker: ChunkerParameters(average: chunkSize), compressionLevel: level)
-        for directory in ["chunks", "snapshots", "locks", "tmp"] {
+        // The 256 chunk directories up front: no backup has to create one on its hot path.
+        for directory in ["snapshots", "locks"] + (0..<256).map({ String(format: "chunks/%02x", $0) }) {
             do { try FileManager.default.createDirectory(atPath: path + "/" + directory, withIntermediateDirectories: true) } catch {
                 throw ArchiveError(.io, "cannot create \(path)/\(directory): \(error.localizedDescription)")
             }

@@ -31,6 +31,7 @@ extension Repository {
 
         let progress = ProgressReporter(label: "restore", total: entries.reduce(0) { $0 + $1.size }, enabled: enabled)
         let decompressor = ZstdDecompressor()
+        var lastBundle: (hash: String, data: Data)?
         var files = 0
         var bytes: Int64 = 0
         for entry in entries {
@@ -46,9 +47,22 @@ extension Repository {
                 guard fd >= 0 else { throw ArchiveError(.io, "cannot write \(entry.path): \(String(cString: strerror(errno)))") }
                 defer { close(fd) }
                 var written: Int64 = 0
-                for hash in entry.chunks ?? [] {
-                    let data: Data
-                    do { data = try readChunk(hash, using: decompressor) } catch {
+                var pieces: [(hash: String, range: Range<Int>?)] = (entry.chunks ?? []).map { ($0, nil) }
+                if let slice = entry.bundle { pieces.append((slice.chunk, Int(slice.offset)..<Int(slice.offset + entry.size))) }
+                for (hash, range) in pieces {
+                    var data: Data
+                    do throws(ArchiveError) {
+                        if let range {
+                            // Consecutive small files share a bundle: decompress it once.
+                            if lastBundle?.hash != hash { lastBundle = (hash, try readChunk(hash, using: decompressor)) }
+                            guard let bundle = lastBundle?.data, range.upperBound <= bundle.count else {
+                                throw ArchiveError(.corrupt, "bundle \(hash.prefix(12)) is shorter than the manifest says")
+                            }
+                            data = bundle.subdata(in: range)
+                        } else {
+                            data = try readChunk(hash, using: decompressor)
+                        }
+                    } catch {
                         throw ArchiveError(error.code, "cannot restore '\(entry.path)': \(error.message)",
                                            remedy: "run 'stackc archive verify' to see what else is damaged; an older snapshot may hold an intact copy")
                     }

@@ -14,6 +14,18 @@ public struct TreeEntry: Codable, Sendable, Equatable {
     public var target: String?
     /// SHA-256 of each chunk, in order.
     public var chunks: [String]?
+    /// A small file stored inside a bundle chunk: its bytes are `size` bytes at `offset` of `chunk`.
+    public var bundle: BundleSlice?
+
+    /// Every chunk this entry needs.
+    public var chunkReferences: [String] { (chunks ?? []) + (bundle.map { [$0.chunk] } ?? []) }
+}
+
+/// Where a small file lives inside a bundle: files below the minimum chunk size are stored
+/// back to back in one chunk, so twenty thousand small files are tens of objects, not thousands.
+public struct BundleSlice: Codable, Sendable, Equatable {
+    public var chunk: String
+    public var offset: Int64
 }
 
 /// A snapshot manifest: written last, published atomically; until it exists, the snapshot does not.

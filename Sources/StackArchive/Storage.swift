@@ -1,3 +1,4 @@
+import CZstd
 import Foundation
 
 /// Where an archive keeps its objects: a small protocol so an object store (S3 with put-if-absent)
@@ -6,8 +7,10 @@ public protocol ArchiveStorage: Sendable {
     /// Stores `data` under `key` unless the key exists; returns whether it wrote. Atomic: a reader
     /// never sees part of an object.
     func putIfAbsent(_ key: String, _ data: Data) throws(ArchiveError) -> Bool
-    /// Replaces `key` atomically (snapshot manifests, config).
+    /// Replaces `key` atomically and durably (snapshot manifests, config).
     func publish(_ key: String, _ data: Data) throws(ArchiveError)
+    /// Makes every object written so far durable (before a manifest refers to them).
+    func sync() throws(ArchiveError)
     func get(_ key: String) throws(ArchiveError) -> Data
     func exists(_ key: String) -> Bool
     /// Keys under a prefix (`chunks/`, `snapshots/`), with their sizes.
@@ -25,21 +28,36 @@ public struct LocalStorage: ArchiveStorage {
 
     public func putIfAbsent(_ key: String, _ data: Data) throws(ArchiveError) -> Bool {
         if exists(key) { return false }
-        try publish(key, data)
+        try store(key, data, durable: false)
         return true
     }
 
     public func publish(_ key: String, _ data: Data) throws(ArchiveError) {
+        try store(key, data, durable: true)
+    }
+
+    /// One syncfs(2) for a whole backup's chunks instead of an fsync per chunk: the manifest that
+    /// refers to them is published only after it.
+    public func sync() throws(ArchiveError) {
+        let fd = open(root, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { throw ArchiveError(.io, "cannot open \(root): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard stackc_syncfs(fd) == 0 else { throw ArchiveError(.io, "cannot sync \(root): \(String(cString: strerror(errno)))") }
+    }
+
+    private func store(_ key: String, _ data: Data, durable: Bool) throws(ArchiveError) {
         let target = path(key)
         let directory = (target as NSString).deletingLastPathComponent
-        let temporary = root + "/tmp/" + UUID().uuidString
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
-        } catch {
-            throw ArchiveError(.io, "cannot create \(directory): \(error.localizedDescription)")
+        // The temporary file lives beside its target: one directory's inode allocation is not a
+        // point of contention for every writer, and the rename stays within the directory.
+        let temporary = directory + "/" + Self.temporaryPrefix + UUID().uuidString
+        var fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        if fd < 0 && errno == ENOENT {
+            do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+                throw ArchiveError(.io, "cannot create \(directory): \(error.localizedDescription)")
+            }
+            fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         }
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard fd >= 0 else { throw ArchiveError(.io, "cannot write \(temporary): \(String(cString: strerror(errno)))") }
         var offset = 0
         let ok = data.withUnsafeBytes { raw -> Bool in
@@ -50,14 +68,16 @@ public struct LocalStorage: ArchiveStorage {
             }
             return true
         }
-        // fsync before rename: after a crash the object is whole or absent, never empty.
-        let synced = fsync(fd) == 0
+        // Manifests and config: fsync before rename, so after a crash the object is whole or absent.
+        let synced = !durable || fsync(fd) == 0
         close(fd)
         guard ok, synced, rename(temporary, target) == 0 else {
             unlink(temporary)
             throw ArchiveError(.io, "cannot write \(target): \(String(cString: strerror(errno)))")
         }
     }
+
+    static let temporaryPrefix = ".tmp-"
 
     public func get(_ key: String) throws(ArchiveError) -> Data {
         guard let data = FileManager.default.contents(atPath: path(key)) else {
@@ -77,7 +97,8 @@ public struct LocalStorage: ArchiveStorage {
         var keys: [(String, Int64)] = []
         while let item = enumerator.nextObject() as? String {
             var info = stat()
-            if stat(base + "/" + item, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG {
+            if !(item as NSString).lastPathComponent.hasPrefix(Self.temporaryPrefix),
+               stat(base + "/" + item, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG {
                 keys.append((prefix + item, Int64(info.st_size)))
             }
         }
@@ -90,10 +111,13 @@ public struct LocalStorage: ArchiveStorage {
         }
     }
 
-    /// Leftovers of writes a crash interrupted.
+    /// Leftovers of writes a crash interrupted (`.tmp-*` beside their targets).
     func clearTemporary() {
-        for item in (try? FileManager.default.contentsOfDirectory(atPath: root + "/tmp")) ?? [] {
-            unlink(root + "/tmp/" + item)
+        for directory in ["", "snapshots"] + (0..<256).map { String(format: "chunks/%02x", $0) } {
+            for item in (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + directory)) ?? []
+            where item.hasPrefix(Self.temporaryPrefix) {
+                unlink(root + "/" + directory + "/" + item)
+            }
         }
     }
 }

@@ -68,7 +68,7 @@ extension Repository {
                 problems.append(.init(chunk: nil, kind: "corrupt manifest", detail: "snapshot \(id.prefix(12)): its manifest does not match its id", breaks: []))
             }
             for entry in snapshot.tree {
-                for hash in Set(entry.chunks ?? []) where !present.contains(hash) || damaged[hash] != nil {
+                for hash in Set(entry.chunkReferences) where !present.contains(hash) || damaged[hash] != nil {
                     breaks[hash, default: []].append((String(id.prefix(12)), entry.path))
                 }
             }

@@ -15,15 +15,15 @@ final class ZstdCompressor: @unchecked Sendable {
 
     func compress(_ input: UnsafeRawBufferPointer) throws(ArchiveError) -> Data {
         let bound = ZSTD_compressBound(input.count)
-        var output = Data(count: bound)
-        let written = output.withUnsafeMutableBytes { out in
-            ZSTD_compressCCtx(context, out.baseAddress, bound, input.baseAddress, input.count, level)
+        // Uninitialized memory handed to Data without a copy: zero-filling or copying a buffer
+        // zstd overwrites would cost a pass over every chunk.
+        guard let memory = malloc(max(bound, 1)) else { throw ArchiveError(.io, "out of memory compressing a chunk") }
+        let status = ZSTD_compressCCtx(context, memory, bound, input.baseAddress, input.count, level)
+        if ZSTD_isError(status) != 0 {
+            free(memory)
+            throw ArchiveError(.io, "zstd compression failed: \(String(cString: ZSTD_getErrorName(status)))")
         }
-        if ZSTD_isError(written) != 0 {
-            throw ArchiveError(.io, "zstd compression failed: \(String(cString: ZSTD_getErrorName(written)))")
-        }
-        output.count = written
-        return output
+        return Data(bytesNoCopy: memory, count: status, deallocator: .free)
     }
 }
 
@@ -39,12 +39,13 @@ final class ZstdDecompressor: @unchecked Sendable {
             let size = ZSTD_getFrameContentSize(raw.baseAddress, raw.count)
             // ZSTD_CONTENTSIZE_UNKNOWN and _ERROR are the two largest UInt64 values; both exceed any limit.
             guard size <= UInt64(limit) else { return nil }
-            var output = Data(count: Int(size))
-            let written = output.withUnsafeMutableBytes { out in
-                ZSTD_decompressDCtx(context, out.baseAddress, Int(size), raw.baseAddress, raw.count)
+            guard let memory = malloc(max(Int(size), 1)) else { return nil }
+            let written = ZSTD_decompressDCtx(context, memory, Int(size), raw.baseAddress, raw.count)
+            guard ZSTD_isError(written) == 0, written == Int(size) else {
+                free(memory)
+                return nil
             }
-            guard ZSTD_isError(written) == 0, written == Int(size) else { return nil }
-            return output
+            return Data(bytesNoCopy: memory, count: written, deallocator: .free)
         }
     }
 }

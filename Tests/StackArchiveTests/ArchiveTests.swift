@@ -369,3 +369,35 @@ func fingerprint(_ root: String) -> [String] {
 extension FileManager {
     func destinationOfSymbolicLinkExists(_ path: String) -> Bool { (try? destinationOfSymbolicLink(atPath: path)) != nil }
 }
+
+@Suite struct BundleTests {
+    @Test func smallFilesShareBundlesAndADamagedBundleNamesEachFile() throws {
+        var rng = Seeded(state: 8)
+        let tree = try TemporaryTree([:])
+        try FileManager.default.createDirectory(atPath: tree.path("src/small"), withIntermediateDirectories: true)
+        for index in 0..<2000 {
+            try dumpText(Int(rng.next() % 40) + 1, &rng).write(to: URL(fileURLWithPath: tree.path("src/small/\(index).sql")))
+        }
+        let repository = try Repository.initialize(at: tree.path("repo"), chunkSize: 64 << 10)
+        let result = try repository.backup(tree.path("src"), options: BackupOptions(source: "s"))
+        #expect(result.newChunks < 100, "2000 small files in \(result.newChunks) objects")
+        let files = result.record.snapshot.tree.filter { $0.kind == .file }
+        #expect(files.allSatisfy { $0.bundle != nil && $0.chunks == nil })
+        _ = try repository.restore(result.record, to: tree.path("out"))
+        #expect(fingerprint(tree.path("out")) == fingerprint(tree.path("src")))
+
+        // Change one file: only it is read again and goes into a new bundle.
+        try Data("changed\n".utf8).write(to: URL(fileURLWithPath: tree.path("src/small/7.sql")))
+        let again = try repository.backup(tree.path("src"), options: BackupOptions(source: "s"))
+        #expect(again.unchangedFiles == 1999 && again.newChunks == 1)
+
+        let victim = try #require(files.first?.bundle?.chunk)
+        let sharing = files.filter { $0.bundle?.chunk == victim }.map(\.path)
+        var data = try Data(contentsOf: URL(fileURLWithPath: tree.path("repo/" + Repository.chunkKey(victim))))
+        data[data.count / 3] ^= 0x40
+        try data.write(to: URL(fileURLWithPath: tree.path("repo/" + Repository.chunkKey(victim))))
+        let report = try repository.verify()
+        let problem = try #require(report.problems.first { $0.chunk == victim })
+        #expect(Set(problem.breaks.filter { $0.snapshot == result.record.shortID }.map(\.path)) == Set(sharing))
+    }
+}
