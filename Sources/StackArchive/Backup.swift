@@ -127,7 +127,7 @@ extension Repository {
                 continue
             }
             let list = ChunkList()
-            try pipeline.chunk(file: directory + "/" + entry.path, into: list, progress: progress)
+            try pipeline.chunkConcurrently(file: directory + "/" + entry.path, into: list, progress: progress)
             pending.append((index, list))
         }
         sealBundle()
@@ -217,8 +217,11 @@ final class ChunkPipeline: @unchecked Sendable {
     private var written: Set<String> = []
     private var failure: ArchiveError?
     private(set) var statistics = (read: Int64(0), new: 0, stored: Int64(0), reused: 0)
-    /// The read window, allocated once: files are chunked one after the other on one thread.
-    private var buffer: [UInt8] = []
+    /// Read windows, reused: at most one per file being chunked at a time.
+    private var windows: [[UInt8]] = []
+    /// Files chunked at the same time (a multi-database dump is several large files).
+    private let fileSlots = DispatchSemaphore(value: max(1, ProcessInfo.processInfo.activeProcessorCount))
+    private let fileGroup = DispatchGroup()
 
     init(repository: Repository, readback: Bool) {
         self.repository = repository
@@ -227,7 +230,25 @@ final class ChunkPipeline: @unchecked Sendable {
         slots = DispatchSemaphore(value: ProcessInfo.processInfo.activeProcessorCount * 4)
     }
 
+    /// Chunks a file on its own thread (up to one per core at a time); its chunks go to the shared
+    /// workers. Failures surface in `finish()`.
+    func chunkConcurrently(file path: String, into list: ChunkList, progress: ProgressReporter) throws(ArchiveError) {
+        if let failure = currentFailure() { throw failure }
+        fileSlots.wait()
+        fileGroup.enter()
+        let thread = Thread {
+            defer {
+                self.fileSlots.signal()
+                self.fileGroup.leave()
+            }
+            do throws(ArchiveError) { try self.chunk(file: path, into: list, progress: progress) } catch { self.fail(error) }
+        }
+        thread.start()
+    }
+
     func chunk(file path: String, into list: ChunkList, progress: ProgressReporter) throws(ArchiveError) {
+        var buffer = takeWindow()
+        defer { give(window: buffer) }
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw ArchiveError(.io, "cannot read '\(path)': \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -236,6 +257,7 @@ final class ChunkPipeline: @unchecked Sendable {
         // chunker; it moves to the front only when the tail has no room for another read, so each
         // byte is copied at most about once.
         if buffer.count < maximum * 4 { buffer = [UInt8](repeating: 0, count: maximum * 4) }
+        buffer.reserveCapacity(buffer.count)
         var start = 0
         var filled = 0
         var end = false
@@ -326,7 +348,20 @@ final class ChunkPipeline: @unchecked Sendable {
         return try result.get()
     }
 
+    private func takeWindow() -> [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        return windows.popLast() ?? []
+    }
+
+    private func give(window: [UInt8]) {
+        lock.lock()
+        windows.append(window)
+        lock.unlock()
+    }
+
     func finish() throws(ArchiveError) {
+        fileGroup.wait()
         group.wait()
         if let failure = currentFailure() { throw failure }
     }
