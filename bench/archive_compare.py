@@ -113,8 +113,12 @@ for name, steps in TOOLS.items():
     slug = name.split()[0]
     fields = dict(stackc=stackc, repo=f"{work}/{slug}-repo", data=data, out=f"{work}/{slug}-out")
     subprocess.run(steps["init"].format(**fields), shell=True, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Flush the data just generated and copied: otherwise its write-back competes with whichever
+    # tool runs next, and a tool that syncs (stackc, restic, borg) waits for it.
+    os.sync()
     first, rss1 = timed(steps["backup"].format(**fields))
     change_one_percent()
+    os.sync()
     time.sleep(1.1)  # rdiff-backup refuses two backups within one second; not timed
     again, rss2 = timed(steps["backup"].format(**fields))
     restore, rss3 = timed(steps["restore"].format(**fields))

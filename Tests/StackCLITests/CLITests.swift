@@ -88,8 +88,8 @@ func expectGolden(_ actual: String, _ golden: String, sourceLocation: SourceLoca
         let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let history = try #require(document["history"] as? [[String: Any]])
         let files = Set(history.filter { $0["action"] as? String == "set" }.compactMap { $0["file"] as? String })
-        #expect(files == ["stacks/postgres/defaults.yaml", "stacks/examples/postgres-3.yaml"])
-        #expect(history.map { $0["action"] as? String } == ["set", "macro", "set", "set", "replicate"])
+        #expect(files == ["stacks/postgres/defaults.yaml", "stacks/examples/site.yaml", "stacks/examples/postgres-3.yaml"], "three layers")
+        #expect(history.map { $0["action"] as? String } == ["set", "macro", "set", "set", "set", "replicate"])
         #expect(history.allSatisfy { ($0["line"] as? Int ?? 0) >= 1 && ($0["column"] as? Int ?? 0) >= 1 })
     }
 
