@@ -264,7 +264,7 @@ final class ChunkPipeline: @unchecked Sendable {
         while true {
             while !end && filled - start < maximum {
                 if buffer.count - filled < maximum {
-                    buffer.withUnsafeMutableBytes { raw in memmove(raw.baseAddress!, raw.baseAddress! + start, filled - start) }
+                    buffer.withUnsafeMutableBytes { raw in _ = memmove(raw.baseAddress!, raw.baseAddress! + start, filled - start) }
                     filled -= start
                     start = 0
                 }

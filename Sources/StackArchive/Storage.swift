@@ -113,7 +113,7 @@ public struct LocalStorage: ArchiveStorage {
 
     /// Leftovers of writes a crash interrupted (`.tmp-*` beside their targets).
     func clearTemporary() {
-        for directory in ["", "snapshots"] + (0..<256).map { String(format: "chunks/%02x", $0) } {
+        for directory in ["", "snapshots"] + (0..<256).map({ String(format: "chunks/%02x", $0) }) {
             for item in (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + directory)) ?? []
             where item.hasPrefix(Self.temporaryPrefix) {
                 unlink(root + "/" + directory + "/" + item)
