@@ -1,3 +1,4 @@
+import CSystem
 import Crypto
 import Foundation
 
@@ -86,6 +87,9 @@ extension Repository {
     public func backup(_ directory: String, options: BackupOptions, report: (String) -> Void = { _ in }) throws(ArchiveError) -> BackupResult {
         let held = try lock(report: report)
         defer { held.release() }
+        // Chunk-sized buffers are mapped and unmapped, not kept in per-thread malloc arenas whose
+        // high-water mark would grow with the amount of data: memory stays flat.
+        stackc_bound_malloc()
         storage.clearTemporary()
         var entries = try Self.scan(directory)
         let parent = try? snapshot("latest", source: options.source)

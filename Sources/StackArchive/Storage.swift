@@ -1,4 +1,4 @@
-import CZstd
+import CSystem
 import Foundation
 
 /// Where an archive keeps its objects: a small protocol so an object store (S3 with put-if-absent)

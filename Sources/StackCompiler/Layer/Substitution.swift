@@ -194,8 +194,11 @@ struct Substituter {
     private mutating func lookup(_ key: Key, spelled: String, at: SourceLocation, origin: Origin?,
                                  diagnostics: inout DiagnosticBag) -> ResolvedOption? {
         guard let section = configuration[key.section] else {
-            diagnostics.add(.error("unknown section '\(key.section)' in '${\(spelled)}'" + Suggestions.didYouMean(key.section, in: configuration.sections.map(\.name)),
-                                   at: at, notes: origin.chain))
+            // An instance profile checked on its own: its `instance` section only exists per instance.
+            let hint = key.section == "instance"
+                ? " (the 'instance' section is given to a software type's profile for each instance: check the deployment that requests it)"
+                : Suggestions.didYouMean(key.section, in: configuration.sections.map(\.name))
+            diagnostics.add(.error("unknown section '\(key.section)' in '${\(spelled)}'" + hint, at: at, notes: origin.chain))
             return nil
         }
         guard section[key.option] != nil else {
