@@ -3,17 +3,7 @@ import Foundation
 import StackTestSupport
 import Testing
 
-/// A deterministic generator, so a failing random tree can be rebuilt from its seed.
-struct Seeded: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+typealias Seeded = SeededGenerator
 
 func randomBytes(_ count: Int, _ rng: inout Seeded) -> Data {
     var data = Data(count: count)

@@ -4,17 +4,7 @@ import StackModel
 import StackTestSupport
 import Testing
 
-/// A small deterministic generator, so a failing mutation can be replayed from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+typealias SplitMix64 = SeededGenerator
 
 /// Mutated copies of the shipped stacks: whatever the damage, the compiler reports positioned
 /// diagnostics and never crashes.
