@@ -107,23 +107,7 @@ extension Value {
     private func appendJSON(to out: inout String) {
         switch self {
         case .string(let text):
-            out += "\""
-            for scalar in text.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\t": out += "\\t"
-                default:
-                    if scalar.value < 0x20 {
-                        let hex = String(scalar.value, radix: 16)
-                        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                    } else {
-                        out.unicodeScalars.append(scalar)
-                    }
-                }
-            }
-            out += "\""
+            out += JSONText.quoted(text)
         case .number(let text): out += text
         case .bool(let flag): out += flag ? "true" : "false"
         case .null: out += "null"
@@ -138,7 +122,7 @@ extension Value {
             out += "{"
             for (index, entry) in entries.sorted(by: { $0.key < $1.key }).enumerated() {
                 if index > 0 { out += "," }
-                Value.string(entry.key).appendJSON(to: &out)
+                out += JSONText.quoted(entry.key)
                 out += ":"
                 entry.node.value.appendJSON(to: &out)
             }

@@ -163,22 +163,10 @@ struct NotifierRecipe: Recipe {
             guard let queue = context.queues[name] else {
                 throw RuntimeError(.invalidOption, "part '\(part.name)' notifies '\(name)', which has no queue part")
             }
-            receivers.append(["first": index == 0, "name": jsonString(name), "queue": jsonString(queue)])
+            receivers.append(["first": index == 0, "name": JSONText.quoted(name), "queue": JSONText.quoted(queue)])
         }
-        let text = try context.templates.render("notifier.json", ["instance": jsonString(context.instance), "receivers": receivers])
+        let text = try context.templates.render("notifier.json", ["instance": JSONText.quoted(context.instance), "receivers": receivers])
         return [Output(path: try part.relativePath("path"), kind: .file(Data(text.utf8), mode: 0o644))]
-    }
-
-    private func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            default: if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
     }
 }
 
