@@ -19,7 +19,7 @@ let package = Package(
         // The pipeline's first stages: load → layer → expand → graph, and the renderers of their results.
         .target(name: "StackCompiler", dependencies: ["StackModel", .product(name: "Yams", package: "Yams")]),
         // The historical archive: content-defined chunks, SHA-256 dedup, zstd, atomic snapshots.
-        .target(name: "StackArchive", dependencies: ["CZstd", "CSystem", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "StackArchive", dependencies: ["StackModel", "CZstd", "CSystem", .product(name: "Crypto", package: "swift-crypto")]),
         // Materialize (recipes, templates, installed state, plan/install) and, later, the runtime jobs.
         .target(name: "StackRuntime", dependencies: [
             "StackModel",

@@ -54,6 +54,7 @@ public final class ProgressReporter: @unchecked Sendable {
 /// What a backup did.
 public struct BackupResult: Sendable {
     public var record: SnapshotRecord
+    public var tree: [TreeEntry]
     public var readBytes: Int64
     public var newChunks: Int
     /// Compressed bytes added to the repository.
@@ -93,10 +94,20 @@ extension Repository {
         storage.clearTemporary()
         var entries = try Self.scan(directory)
         let parent = try? snapshot("latest", source: options.source)
-        let previous = Dictionary((parent?.snapshot.tree ?? []).map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        // A parent whose tree cannot be read is no parent: every file is read again.
+        let parentTree = parent.flatMap { try? tree(of: $0) } ?? []
+        let previous = Dictionary(parentTree.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         let progress = ProgressReporter(label: "backup", total: entries.reduce(0) { $0 + $1.size }, enabled: options.progress)
         let pipeline = ChunkPipeline(repository: self, readback: options.readback)
         var unchangedFiles = 0
+        // Many unchanged small files share one bundle: each chunk's presence is checked once.
+        var present: [String: Bool] = [:]
+        func isPresent(_ hash: String) -> Bool {
+            if let known = present[hash] { return known }
+            let exists = storage.exists(Self.chunkKey(hash))
+            present[hash] = exists
+            return exists
+        }
         var pending: [(index: Int, chunks: ChunkList)] = []
         var bundles: [(list: ChunkList, members: [(index: Int, offset: Int64)])] = []
         var bundle = Data()
@@ -112,7 +123,7 @@ extension Repository {
         for index in entries.indices where entries[index].kind == .file {
             let entry = entries[index]
             if let old = previous[entry.path], old.kind == .file, old.size == entry.size, old.mtime == entry.mtime,
-               old.chunkReferences.allSatisfy({ storage.exists(Self.chunkKey($0)) }) {
+               old.chunkReferences.allSatisfy(isPresent) {
                 entries[index].chunks = old.chunks
                 entries[index].bundle = old.bundle
                 unchangedFiles += 1
@@ -136,49 +147,73 @@ extension Repository {
         }
         sealBundle()
         try pipeline.finish()
-        try storage.sync()
         progress.finish()
+        // The figures describe the data; the tree's own chunks are bookkeeping.
+        let stats = pipeline.statistics
         for (index, list) in pending { entries[index].chunks = list.hashes }
         for (list, members) in bundles {
             guard let hash = list.hashes.first else { continue }
             for (index, offset) in members { entries[index].bundle = BundleSlice(chunk: hash, offset: offset) }
         }
+        // The tree is stored as chunks too: deduplicated against the parent's where unchanged,
+        // read back like any chunk, and checked by verify.
+        let document = TreeDocument.encode(entries)
+        let treeList = ChunkList()
+        pipeline.submitChunks(of: document, into: treeList)
+        try pipeline.finish()
+        try storage.sync()
 
+        let files = entries.filter { $0.kind == .file }
         let snapshot = Snapshot(source: options.source, time: options.time ?? Date(), hostname: ProcessInfo.processInfo.hostName,
-                                metadata: options.metadata, tree: entries, parent: parent?.id)
+                                metadata: options.metadata, tree: treeList.hashes, parent: parent?.id,
+                                fileCount: files.count, totalSize: files.reduce(0) { $0 + $1.size })
         let data: Data
         do { data = try Coding.encoder.encode(snapshot) } catch { throw ArchiveError(.io, "cannot encode the manifest: \(error)") }
         let id = Self.hex(SHA256.hash(data: data))
         try storage.publish(Self.snapshotKey(id), data)
-        let stats = pipeline.statistics
-        return BackupResult(record: SnapshotRecord(id: id, snapshot: snapshot), readBytes: stats.read, newChunks: stats.new,
+        return BackupResult(record: SnapshotRecord(id: id, snapshot: snapshot), tree: entries, readBytes: stats.read, newChunks: stats.new,
                             storedBytes: stats.stored, reusedChunks: stats.reused, unchangedFiles: unchangedFiles)
     }
 
-    /// The tree under `directory`, sorted by path; sockets and devices are skipped.
+    /// The tree under `directory`, sorted by path; sockets and devices are skipped. Walked with
+    /// readdir and fstatat: FileManager's enumerator cost a quarter of an unchanged re-run.
     static func scan(_ directory: String) throws(ArchiveError) -> [TreeEntry] {
         var rootInfo = stat()
         guard stat(directory, &rootInfo) == 0, (rootInfo.st_mode & S_IFMT) == S_IFDIR else {
             throw ArchiveError(.usage, "'\(directory)' is not a directory")
         }
-        guard let enumerator = FileManager.default.enumerator(atPath: directory) else {
-            throw ArchiveError(.io, "cannot read '\(directory)'")
-        }
         var entries: [TreeEntry] = []
-        while let path = enumerator.nextObject() as? String {
-            var info = stat()
-            guard lstat(directory + "/" + path, &info) == 0 else { continue }
-            let mtime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-            let mode = Int(info.st_mode & 0o7777)
-            switch info.st_mode & S_IFMT {
-            case S_IFREG:
-                entries.append(TreeEntry(path: path, kind: .file, mode: mode, size: Int64(info.st_size), mtime: mtime, target: nil, chunks: nil, bundle: nil))
-            case S_IFDIR:
-                entries.append(TreeEntry(path: path, kind: .directory, mode: mode, size: 0, mtime: mtime, target: nil, chunks: nil, bundle: nil))
-            case S_IFLNK:
-                let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + path)) ?? ""
-                entries.append(TreeEntry(path: path, kind: .symlink, mode: mode, size: 0, mtime: mtime, target: target, chunks: nil, bundle: nil))
-            default: continue
+        var directories = [""]
+        while let relative = directories.popLast() {
+            let full = relative.isEmpty ? directory : directory + "/" + relative
+            guard let handle = opendir(full) else {
+                throw ArchiveError(.io, "cannot read the directory '\(full)': \(String(cString: strerror(errno)))")
+            }
+            defer { closedir(handle) }
+            let fd = dirfd(handle)
+            while let item = readdir(handle) {
+                let name = withUnsafeBytes(of: item.pointee.d_name) { raw in
+                    String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+                }
+                if name == "." || name == ".." { continue }
+                var info = stat()
+                guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+                let path = relative.isEmpty ? name : relative + "/" + name
+                let mtime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+                let mode = Int(info.st_mode & 0o7777)
+                switch info.st_mode & S_IFMT {
+                case S_IFREG:
+                    entries.append(TreeEntry(path: path, kind: .file, mode: mode, size: Int64(info.st_size), mtime: mtime, target: nil, chunks: nil, bundle: nil))
+                case S_IFDIR:
+                    entries.append(TreeEntry(path: path, kind: .directory, mode: mode, size: 0, mtime: mtime, target: nil, chunks: nil, bundle: nil))
+                    directories.append(path)
+                case S_IFLNK:
+                    var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                    let length = readlinkat(fd, name, &target, target.count - 1)
+                    let text = length >= 0 ? String(decoding: target[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+                    entries.append(TreeEntry(path: path, kind: .symlink, mode: mode, size: 0, mtime: mtime, target: text, chunks: nil, bundle: nil))
+                default: continue
+                }
             }
         }
         return entries.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
@@ -285,6 +320,18 @@ final class ChunkPipeline: @unchecked Sendable {
             submit(chunk, slot: list.reserve(), list: list)
             progress.add(Int64(cut))
             if let failure = currentFailure() { throw failure }
+        }
+    }
+
+    /// Chunks an in-memory document (a snapshot's tree) and stores its chunks.
+    func submitChunks(of document: Data, into list: ChunkList) {
+        document.withUnsafeBytes { raw in
+            var start = 0
+            while start < raw.count {
+                let cut = chunker.cut(UnsafeRawBufferPointer(rebasing: raw[start...]), final: true) ?? (raw.count - start)
+                submit(Data(raw[start..<(start + cut)]), slot: list.reserve(), list: list)
+                start += cut
+            }
         }
     }
 

@@ -83,12 +83,24 @@ extension Repository {
             // Only a size limit: every snapshot is a candidate to keep until the limit says otherwise.
             for record in all where reasons[record.id] == nil { reasons[record.id] = ["size limit"] }
         }
+        // What each snapshot needs: its tree chunks and every chunk its tree names. A tree that
+        // cannot be read stops the prune: reclaiming without it could delete chunks it needs.
+        var needs: [String: Set<String>] = [:]
+        for record in all {
+            var used = Set(record.snapshot.tree)
+            do throws(ArchiveError) {
+                for entry in try tree(of: record) { used.formUnion(entry.chunkReferences) }
+            } catch {
+                throw ArchiveError(error.code, error.message + "; nothing was pruned", remedy: "run 'stackc archive verify' to see what is damaged")
+            }
+            needs[record.id] = used
+        }
         let sizes = Dictionary(try storage.list("chunks/").map { (String($0.key.split(separator: "/").last ?? ""), $0.size) }, uniquingKeysWith: { a, _ in a })
         if let limit = policy.maxSize {
             let newest = Set(Dictionary(grouping: all, by: \.snapshot.source).values.compactMap { $0.last?.id })
             func stored(_ ids: Set<String>) -> Int64 {
                 var used = Set<String>()
-                for record in all where ids.contains(record.id) { for entry in record.snapshot.tree { used.formUnion(entry.chunkReferences) } }
+                for record in all where ids.contains(record.id) { used.formUnion(needs[record.id] ?? []) }
                 return used.reduce(0) { $0 + (sizes[$1] ?? 0) }
             }
             var kept = Set(reasons.keys)
@@ -101,7 +113,7 @@ extension Repository {
         let removed = all.filter { reasons[$0.id] == nil }
         let kept = all.filter { reasons[$0.id] != nil }.map { ($0, reasons[$0.id] ?? []) }
         var referenced = Set<String>()
-        for (record, _) in kept { for entry in record.snapshot.tree { referenced.formUnion(entry.chunkReferences) } }
+        for (record, _) in kept { referenced.formUnion(needs[record.id] ?? []) }
         let unreferenced = sizes.filter { !referenced.contains($0.key) }
         if !dryRun {
             for record in removed { try storage.delete(Self.snapshotKey(record.id)) }
@@ -113,9 +125,9 @@ extension Repository {
     }
 
     /// Paths added, removed and modified from snapshot `a` to snapshot `b`.
-    public func diff(_ a: SnapshotRecord, _ b: SnapshotRecord) -> [(change: Character, path: String)] {
-        let old = Dictionary(a.snapshot.tree.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
-        let new = Dictionary(b.snapshot.tree.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+    public func diff(_ a: SnapshotRecord, _ b: SnapshotRecord) throws(ArchiveError) -> [(change: Character, path: String)] {
+        let old = Dictionary(try tree(of: a).map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        let new = Dictionary(try tree(of: b).map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         var changes: [(Character, String)] = []
         for path in Set(old.keys).union(new.keys).sorted() {
             switch (old[path], new[path]) {

@@ -4,7 +4,7 @@ import Foundation
 /// `config.json`: the format and how this repository chunks and compresses.
 public struct RepositoryConfig: Codable, Sendable {
     public var format = "stackc-archive"
-    public var version = 1
+    public var version = 2
     public var chunker: ChunkerParameters
     public var compressionLevel: Int
 }
@@ -15,7 +15,7 @@ public struct Repository: Sendable {
     public let storage: LocalStorage
     public let config: RepositoryConfig
 
-    public static let formatVersion = 1
+    public static let formatVersion = 2
 
     /// Creates an empty repository at `path` (which must be absent or empty).
     public static func initialize(at path: String, chunkSize: Int = ChunkerParameters.default.average,
@@ -49,6 +49,11 @@ public struct Repository: Sendable {
         }
         guard config.version <= formatVersion else {
             throw ArchiveError(.usage, "repository format \(config.version) is newer than this stackc reads (\(formatVersion))", remedy: "upgrade stackc")
+        }
+        guard config.version == formatVersion else {
+            // Format 1 (trees inside manifests) only ever came from development builds.
+            throw ArchiveError(.usage, "repository format \(config.version) of '\(path)' predates this stackc's format \(formatVersion)",
+                               remedy: "back up into a new repository ('stackc archive init')")
         }
         return Repository(storage: storage, config: config)
     }
@@ -88,6 +93,20 @@ public struct Repository: Sendable {
             throw ArchiveError(.notFound, matches.isEmpty ? "no snapshot '\(reference)'" : "'\(reference)' matches \(matches.count) snapshots; give more of the id")
         }
         return match
+    }
+
+    /// The entries of a snapshot's tree, read from its tree chunks (each checked against its hash).
+    public func tree(of record: SnapshotRecord) throws(ArchiveError) -> [TreeEntry] {
+        let decompressor = ZstdDecompressor()
+        var document = Data()
+        for hash in record.snapshot.tree {
+            do throws(ArchiveError) { document.append(try readChunk(hash, using: decompressor)) } catch {
+                throw ArchiveError(error.code, "the tree of snapshot \(record.shortID) cannot be read: \(error.message)", remedy: error.remedy)
+            }
+        }
+        do throws(TreeDocument.Malformed) { return try TreeDocument.decode(document) } catch {
+            throw ArchiveError(.corrupt, "the tree of snapshot \(record.shortID) does not parse (byte \(error.offset): \(error.reason))")
+        }
     }
 
     /// Reads one chunk and checks it: decompressed, its SHA-256 must be its name.

@@ -16,7 +16,7 @@ extension Repository {
                 throw ArchiveError(.usage, "'\(target)' is not empty", remedy: "restore into a new directory, or pass --force to replace it")
             }
         }
-        let entries = Self.select(record.snapshot.tree, patterns: patterns)
+        let entries = Self.select(try tree(of: record), patterns: patterns)
         if !patterns.isEmpty && entries.isEmpty {
             throw ArchiveError(.notFound, "no path of snapshot \(record.shortID) matches " + patterns.map { "'\($0)'" }.joined(separator: ", "))
         }

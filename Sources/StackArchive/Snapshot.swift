@@ -29,8 +29,9 @@ public struct BundleSlice: Codable, Sendable, Equatable {
 }
 
 /// A snapshot manifest: written last, published atomically; until it exists, the snapshot does not.
+/// It is small — the tree lives in chunks it names — so listing snapshots reads kilobytes, not trees.
 public struct Snapshot: Codable, Sendable {
-    public var version = 1
+    public var version = 2
     /// The source this is a copy of (an export instance, a path); retention applies per source.
     public var source: String
     /// When the data was taken (the export's time when known), ISO 8601 UTC; orders snapshots.
@@ -38,11 +39,23 @@ public struct Snapshot: Codable, Sendable {
     public var hostname: String
     /// Free-form facts from the source (the export's manifest, its epoch …).
     public var metadata: [String: String]
-    public var tree: [TreeEntry]
+    /// The chunks whose concatenation is the tree document (a JSON array of `TreeEntry`, sorted by path).
+    public var tree: [String]
     public var parent: String?
+    public var fileCount: Int
+    public var totalSize: Int64
 
-    public var totalSize: Int64 { tree.reduce(0) { $0 + $1.size } }
-    public var fileCount: Int { tree.filter { $0.kind == .file }.count }
+    public init(source: String, time: Date, hostname: String, metadata: [String: String], tree: [String], parent: String?,
+                fileCount: Int, totalSize: Int64) {
+        self.source = source
+        self.time = time
+        self.hostname = hostname
+        self.metadata = metadata
+        self.tree = tree
+        self.parent = parent
+        self.fileCount = fileCount
+        self.totalSize = totalSize
+    }
 }
 
 /// A snapshot with its id (the SHA-256 of its manifest).

@@ -67,7 +67,16 @@ extension Repository {
             if Repository.hex(SHA256Hasher.hash(data)) != id {
                 problems.append(.init(chunk: nil, kind: "corrupt manifest", detail: "snapshot \(id.prefix(12)): its manifest does not match its id", breaks: []))
             }
-            for entry in snapshot.tree {
+            // A damaged tree chunk breaks the whole snapshot; its files cannot even be listed.
+            let brokenTree = snapshot.tree.filter { !present.contains($0) || damaged[$0] != nil }
+            for hash in Set(brokenTree) { breaks[hash, default: []].append((String(id.prefix(12)), "(the snapshot's tree)")) }
+            guard brokenTree.isEmpty else { continue }
+            let entries: [TreeEntry]
+            do throws(ArchiveError) { entries = try tree(of: SnapshotRecord(id: id, snapshot: snapshot)) } catch {
+                problems.append(.init(chunk: nil, kind: "corrupt tree", detail: error.message, breaks: []))
+                continue
+            }
+            for entry in entries {
                 for hash in Set(entry.chunkReferences) where !present.contains(hash) || damaged[hash] != nil {
                     breaks[hash, default: []].append((String(id.prefix(12)), entry.path))
                 }

@@ -43,6 +43,45 @@ func fingerprint(_ root: String) -> [String] {
     }
 }
 
+@Suite struct TreeDocumentTests {
+    let awkward = ["plain", "with \"quotes\" and \\ backslash", "tab\tnew\nline\u{1}", "ünïcødé/日本語", "line\u{2028}sep", "emoji 🐘", "a/b/c"]
+
+    func entries() -> [TreeEntry] {
+        awkward.enumerated().map { index, path in
+            TreeEntry(path: path, kind: index % 3 == 0 ? .file : index % 3 == 1 ? .directory : .symlink, mode: 0o640 + index,
+                      size: Int64(index) << 33, mtime: -Int64(index) * 1_000_000_007, target: index % 3 == 2 ? path + " →" : nil,
+                      chunks: index % 3 == 0 ? [String(repeating: "ab", count: 32), String(repeating: "cd", count: 32)] : nil,
+                      bundle: index == 3 ? BundleSlice(chunk: String(repeating: "ef", count: 32), offset: 12_345) : nil)
+        }
+    }
+
+    @Test func everyEntryComesBackExactly() throws {
+        #expect(try TreeDocument.decode(TreeDocument.encode(entries())) == entries())
+        #expect(try TreeDocument.decode(TreeDocument.encode([])) == [])
+    }
+
+    @Test func foundationsEncodingOfTheSameTreeReadsTheSame() throws {
+        // Another writer's escapes (\/, \u00e9 …) and unknown keys must read the same.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var json = String(decoding: try encoder.encode(entries()), as: UTF8.self)
+        json = json.replacingOccurrences(of: "\"kind\"", with: "\"future\":[1,{\"x\":null},true,-2.5e3],\"kind\"")
+        #expect(try TreeDocument.decode(Data(json.utf8)) == entries())
+    }
+
+    @Test func aDamagedDocumentIsAnErrorNotACrash() {
+        let document = TreeDocument.encode(entries())
+        var rng = Seeded(state: 5)
+        for _ in 0..<200 {
+            var bytes = [UInt8](document)
+            let cut = Int(rng.next() % UInt64(bytes.count))
+            if rng.next() % 2 == 0 { bytes = Array(bytes[..<cut]) } else { bytes[cut] = UInt8(truncatingIfNeeded: rng.next()) }
+            _ = try? TreeDocument.decode(Data(bytes))
+        }
+        #expect(throws: TreeDocument.Malformed.self) { try TreeDocument.decode(Data("[{\"path\":\"x\"}]".utf8)) }
+    }
+}
+
 @Suite struct ChunkerTests {
     @Test func cutsFollowContentSoAnInsertionMovesOnlyNearbyBoundaries() {
         var rng = Seeded(state: 7)
@@ -118,7 +157,7 @@ func fingerprint(_ root: String) -> [String] {
         try data.write(to: URL(fileURLWithPath: tree.path("src/copy/two")))
         let repository = try Repository.initialize(at: tree.path("repo"), chunkSize: 256 << 10)
         let result = try repository.backup(tree.path("src"), options: BackupOptions(source: "s"))
-        let entries = result.record.snapshot.tree.filter { $0.kind == .file }
+        let entries = result.tree.filter { $0.kind == .file }
         #expect(entries.count == 2 && entries[0].chunks == entries[1].chunks)
         #expect(result.newChunks == Set(entries[0].chunks ?? []).count)
         #expect(result.storedBytes < Int64(data.count) + 4096, "stored once: \(result.storedBytes) bytes for a \(data.count)-byte file held twice")
@@ -222,7 +261,7 @@ func fingerprint(_ root: String) -> [String] {
     @Test(arguments: Damage.allCases)
     func aDamagedChunkIsNamedWithWhatItBreaksAndRestoreRefusesIt(kind: Damage) throws {
         let (tree, repository, record) = try fresh()
-        let victim = try #require(record.snapshot.tree.first { $0.path == "app.dump" }?.chunks?[1])
+        let victim = try #require(try repository.tree(of: record).first { $0.path == "app.dump" }?.chunks?[1])
         try damage(tree.path("repo/" + Repository.chunkKey(victim)), kind)
         let report = try repository.verify()
         #expect(!report.isHealthy)
@@ -241,7 +280,7 @@ func fingerprint(_ root: String) -> [String] {
 
     @Test func aMissingChunkIsReported() throws {
         let (tree, repository, record) = try fresh()
-        let victim = try #require(record.snapshot.tree.first { $0.path == "blob" }?.chunks?.first)
+        let victim = try #require(try repository.tree(of: record).first { $0.path == "blob" }?.chunks?.first)
         try FileManager.default.removeItem(atPath: tree.path("repo/" + Repository.chunkKey(victim)))
         let report = try repository.verify()
         #expect(report.problems.map(\.kind) == ["missing"])
@@ -258,6 +297,20 @@ func fingerprint(_ root: String) -> [String] {
     }
 
     @Test(arguments: Damage.allCases)
+    func aDamagedTreeBreaksItsSnapshotAndStopsPrune(kind: Damage) throws {
+        let (tree, repository, record) = try fresh()
+        let victim = try #require(record.snapshot.tree.first)
+        try damage(tree.path("repo/" + Repository.chunkKey(victim)), kind)
+        let report = try repository.verify()
+        let problem = try #require(report.problems.first { $0.chunk == victim })
+        #expect(problem.kind == "corrupt" && problem.breaks.first?.snapshot == record.shortID)
+        #expect { try repository.restore(record, to: tree.path("out")) } throws: { ($0 as? ArchiveError)?.code == .corrupt }
+        let chunksBefore = try repository.storage.list("chunks/").count
+        #expect { try repository.prune(RetentionPolicy(last: 1), dryRun: false) } throws: { ($0 as? ArchiveError)?.code == .corrupt }
+        #expect(try repository.storage.list("chunks/").count == chunksBefore, "nothing reclaimed without the tree")
+    }
+
+    @Test(arguments: Damage.allCases)
     func aDamagedConfigIsRefusedOnOpen(kind: Damage) throws {
         let (tree, _, _) = try fresh()
         try damage(tree.path("repo/config.json"), kind)
@@ -271,7 +324,7 @@ func fingerprint(_ root: String) -> [String] {
         let base = Date(timeIntervalSince1970: 1_767_225_600)  // 2026-01-01T00:00:00Z, a Thursday
         return hours.enumerated().map { index, hour in
             SnapshotRecord(id: String(format: "%064x", index + 1), snapshot: Snapshot(
-                source: source, time: base.addingTimeInterval(hour * 3600), hostname: "h", metadata: [:], tree: [], parent: nil))
+                source: source, time: base.addingTimeInterval(hour * 3600), hostname: "h", metadata: [:], tree: [], parent: nil, fileCount: 0, totalSize: 0))
         }
     }
 
@@ -371,7 +424,7 @@ extension FileManager {
         let repository = try Repository.initialize(at: tree.path("repo"), chunkSize: 64 << 10)
         let result = try repository.backup(tree.path("src"), options: BackupOptions(source: "s"))
         #expect(result.newChunks < 100, "2000 small files in \(result.newChunks) objects")
-        let files = result.record.snapshot.tree.filter { $0.kind == .file }
+        let files = result.tree.filter { $0.kind == .file }
         #expect(files.allSatisfy { $0.bundle != nil && $0.chunks == nil })
         _ = try repository.restore(result.record, to: tree.path("out"))
         #expect(fingerprint(tree.path("out")) == fingerprint(tree.path("src")))

@@ -317,7 +317,10 @@ func expectGolden(_ actual: String, _ golden: String, sourceLocation: SourceLoca
         let backup = try Run(["archive", "backup", repo, tree.path("src"), "--source", "db0"])
         #expect(backup.status == 0 && backup.stdout.hasPrefix("snapshot "))
         let chunks = FileManager.default.enumerator(atPath: repo + "/chunks")?.allObjects.compactMap { $0 as? String }.filter { $0.count > 60 } ?? []
-        let victim = repo + "/chunks/" + (chunks.first ?? "")
+        // The dump's chunk, not the snapshot's tree chunk that the manifest names.
+        let manifest = try #require(try FileManager.default.contentsOfDirectory(atPath: repo + "/snapshots").first)
+        let treeChunks = try String(contentsOfFile: repo + "/snapshots/" + manifest, encoding: .utf8)
+        let victim = repo + "/chunks/" + (chunks.first { !treeChunks.contains($0.suffix(64)) } ?? "")
         var data = try Data(contentsOf: URL(fileURLWithPath: victim))
         data[data.count - 3] ^= 1
         try data.write(to: URL(fileURLWithPath: victim))

@@ -184,7 +184,7 @@ struct ArchiveCommand: ParsableCommand {
         func run() throws {
             let changes = try ArchiveCommand.run { () throws(ArchiveError) in
                 let repository = try Repository.open(self.repository)
-                return repository.diff(try repository.snapshot(from), try repository.snapshot(to))
+                return try repository.diff(try repository.snapshot(from), try repository.snapshot(to))
             }
             write(changes.map { "\($0.change) \($0.path)\n" }.joined())
         }
