@@ -220,6 +220,41 @@ extension Repository {
     }
 }
 
+/// A file being backed up, open for positioned reads by several threads; closed when the last
+/// chunk read from it is done.
+final class SourceFile: @unchecked Sendable {
+    let path: String
+    private let fd: Int32
+
+    init(_ path: String) throws(ArchiveError) {
+        self.path = path
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ArchiveError(.io, "cannot read '\(path)': \(String(cString: strerror(errno)))") }
+    }
+
+    deinit { close(fd) }
+
+    func size() throws(ArchiveError) -> Int64 {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw ArchiveError(.io, "cannot read '\(path)': \(String(cString: strerror(errno)))") }
+        return Int64(info.st_size)
+    }
+
+    /// Fills `buffer` from `offset`; a file that shrank meanwhile is an error, not a short chunk.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(ArchiveError) {
+        var done = 0
+        while done < buffer.count {
+            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw ArchiveError(.io, "cannot read '\(path)': \(String(cString: strerror(errno)))") }
+            if n == 0 {
+                throw ArchiveError(.io, "'\(path)' shrank while it was being backed up", remedy: "back it up when nothing writes to it (an export's dump is complete once its manifest exists)")
+            }
+            done += n
+        }
+    }
+}
+
 /// The chunk hashes of one file, filled by workers in any order, read in order.
 final class ChunkList: @unchecked Sendable {
     private let lock = NSLock()
@@ -256,8 +291,8 @@ final class ChunkPipeline: @unchecked Sendable {
     private var written: Set<String> = []
     private var failure: ArchiveError?
     private(set) var statistics = (read: Int64(0), new: 0, stored: Int64(0), reused: 0)
-    /// Read windows, reused: at most one per file being chunked at a time.
-    private var windows: [[UInt8]] = []
+    /// Chunk buffers, reused.
+    private var buffers: [UnsafeMutableRawBufferPointer] = []
     /// Files chunked at the same time (a multi-database dump is several large files).
     private let fileSlots = DispatchSemaphore(value: max(1, ProcessInfo.processInfo.activeProcessorCount))
     private let fileGroup = DispatchGroup()
@@ -285,41 +320,103 @@ final class ChunkPipeline: @unchecked Sendable {
         thread.start()
     }
 
+    /// Bytes of a large file scanned for cut candidates at a time, split across the cores.
+    var scanWindow = 32 << 20
+    /// The smallest part of a window one core scans.
+    var scanPart = 1 << 20
+
+    /// Chunks one file: candidates are found window by window on every core (`Chunker.scan`), cuts
+    /// are chosen from them in order (`Chunker.nextCut`), and each chunk is read again by the worker
+    /// that hashes it, from the page cache. A single large dump so uses every core.
     func chunk(file path: String, into list: ChunkList, progress: ProgressReporter) throws(ArchiveError) {
-        var buffer = takeWindow()
-        defer { give(window: buffer) }
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw ArchiveError(.io, "cannot read '\(path)': \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let maximum = repository.config.chunker.maximum
-        // A window of four maximum chunks: data between `start` and `filled` is unread by the
-        // chunker; it moves to the front only when the tail has no room for another read, so each
-        // byte is copied at most about once.
-        if buffer.count < maximum * 4 { buffer = [UInt8](repeating: 0, count: maximum * 4) }
-        buffer.reserveCapacity(buffer.count)
-        var start = 0
-        var filled = 0
-        var end = false
-        while true {
-            while !end && filled - start < maximum {
-                if buffer.count - filled < maximum {
-                    buffer.withUnsafeMutableBytes { raw in _ = memmove(raw.baseAddress!, raw.baseAddress! + start, filled - start) }
-                    filled -= start
-                    start = 0
-                }
-                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
-                if n < 0 { throw ArchiveError(.io, "cannot read '\(path)': \(String(cString: strerror(errno)))") }
-                if n == 0 { end = true } else { filled += n }
+        let file = try SourceFile(path)
+        let size = try file.size()
+        var candidates: [Chunker.Candidate] = []
+        var first = 0
+        var start: Int64 = 0
+        var scanned: Int64 = 0
+        while start < size {
+            if scanned < size {
+                let end = min(size, scanned + Int64(scanWindow))
+                candidates.removeFirst(first)
+                first = 0
+                candidates += try scan(file, from: scanned, to: end)
+                scanned = end
             }
-            if filled == start { break }
-            let cut = buffer.withUnsafeBytes { raw in
-                chunker.cut(UnsafeRawBufferPointer(rebasing: raw[start..<filled]), final: end)
-            } ?? (filled - start)
-            let chunk = buffer.withUnsafeBytes { Data($0[start..<(start + cut)]) }
-            start += cut
-            submit(chunk, slot: list.reserve(), list: list)
-            progress.add(Int64(cut))
+            while start < size, let cut = chunker.nextCut(start: start, size: size, scanned: scanned, candidates: candidates, first: &first) {
+                submit(file: file, offset: start, length: Int(cut - start), slot: list.reserve(), list: list)
+                progress.add(cut - start)
+                start = cut
+            }
             if let failure = currentFailure() { throw failure }
+        }
+    }
+
+    /// The cut candidates of `file` between two offsets, its parts scanned concurrently.
+    private func scan(_ file: SourceFile, from: Int64, to: Int64) throws(ArchiveError) -> [Chunker.Candidate] {
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let part = max(Int64(scanPart), (to - from + Int64(cores) - 1) / Int64(cores))
+        let bounds = stride(from: from, to: to, by: Int(part)).map { ($0, min(to, $0 + part)) }
+        final class Results: @unchecked Sendable {
+            let lock = NSLock()
+            var parts: [[Chunker.Candidate]]
+            var failure: ArchiveError?
+            init(_ count: Int) { parts = Array(repeating: [], count: count) }
+        }
+        let results = Results(bounds.count)
+        let chunker = self.chunker
+        let piece = scanPart
+        DispatchQueue.concurrentPerform(iterations: bounds.count) { index in
+            let (low, high) = bounds[index]
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: piece, alignment: 64)
+            defer { buffer.deallocate() }
+            var found: [Chunker.Candidate] = []
+            var hash: UInt64 = 0
+            do throws(ArchiveError) {
+                // The bytes before the part set the rolling hash its first positions need.
+                let warm = Int(min(low, Int64(Chunker.window)))
+                if warm > 0 {
+                    try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<warm]), at: low - Int64(warm))
+                    chunker.scan(UnsafeRawBufferPointer(rebasing: buffer[0..<warm]), base: low - Int64(warm), hash: &hash, collect: false, into: &found)
+                }
+                var offset = low
+                while offset < high {
+                    let count = Int(min(Int64(piece), high - offset))
+                    try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]), at: offset)
+                    chunker.scan(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), base: offset, hash: &hash, into: &found)
+                    offset += Int64(count)
+                }
+            } catch {
+                results.lock.lock()
+                results.failure = error
+                results.lock.unlock()
+            }
+            results.lock.lock()
+            results.parts[index] = found
+            results.lock.unlock()
+        }
+        if let failure = results.failure { throw failure }
+        return results.parts.flatMap { $0 }
+    }
+
+    /// A chunk of a file: read, hashed and stored by a worker.
+    private func submit(file: SourceFile, offset: Int64, length: Int, slot: Int, list: ChunkList) {
+        slots.wait()
+        group.enter()
+        queue.async {
+            let buffer = self.takeBuffer()
+            defer {
+                self.give(buffer: buffer)
+                self.slots.signal()
+                self.group.leave()
+            }
+            do throws(ArchiveError) {
+                let bytes = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length])
+                try file.read(into: bytes, at: offset)
+                list.set(slot, try self.store(UnsafeRawBufferPointer(bytes)))
+            } catch {
+                self.fail(error)
+            }
         }
     }
 
@@ -348,17 +445,17 @@ final class ChunkPipeline: @unchecked Sendable {
                 self.slots.signal()
                 self.group.leave()
             }
-            do {
-                list.set(slot, try self.store(chunk))
-            } catch let error as ArchiveError {
-                self.fail(error)
-            } catch {
-                self.fail(ArchiveError(.io, "\(error)"))
+            let result: Result<String, ArchiveError> = chunk.withUnsafeBytes { raw in
+                do throws(ArchiveError) { return .success(try self.store(raw)) } catch { return .failure(error) }
+            }
+            switch result {
+            case .success(let hash): list.set(slot, hash)
+            case .failure(let error): self.fail(error)
             }
         }
     }
 
-    private func store(_ chunk: Data) throws(ArchiveError) -> String {
+    private func store(_ chunk: UnsafeRawBufferPointer) throws(ArchiveError) -> String {
         let hash = Repository.hex(SHA256.hash(data: chunk))
         let key = Repository.chunkKey(hash)
         lock.lock()
@@ -392,23 +489,25 @@ final class ChunkPipeline: @unchecked Sendable {
         return hash
     }
 
-    private func compress(_ chunk: Data, with compressor: ZstdCompressor) throws(ArchiveError) -> Data {
-        let result: Result<Data, ArchiveError> = chunk.withUnsafeBytes { raw in
-            do throws(ArchiveError) { return .success(try compressor.compress(raw)) } catch { return .failure(error) }
-        }
-        return try result.get()
+    private func compress(_ chunk: UnsafeRawBufferPointer, with compressor: ZstdCompressor) throws(ArchiveError) -> Data {
+        try compressor.compress(chunk)
     }
 
-    private func takeWindow() -> [UInt8] {
+    /// A buffer of the maximum chunk size; at most one per chunk in flight ever exists.
+    private func takeBuffer() -> UnsafeMutableRawBufferPointer {
         lock.lock()
         defer { lock.unlock() }
-        return windows.popLast() ?? []
+        return buffers.popLast() ?? UnsafeMutableRawBufferPointer.allocate(byteCount: repository.config.chunker.maximum, alignment: 64)
     }
 
-    private func give(window: [UInt8]) {
+    private func give(buffer: UnsafeMutableRawBufferPointer) {
         lock.lock()
-        windows.append(window)
+        buffers.append(buffer)
         lock.unlock()
+    }
+
+    deinit {
+        for buffer in buffers { buffer.deallocate() }
     }
 
     func finish() throws(ArchiveError) {

@@ -11,7 +11,8 @@ public struct ChunkerParameters: Codable, Sendable, Equatable {
     public static let `default` = ChunkerParameters(average: 1 << 20)
 
     public init(average: Int) {
-        let bits = max(6, Int.bitWidth - 1 - average.leadingZeroBitCount)
+        // At least 256 so that the minimum (a quarter) covers the gear hash's 64-byte window.
+        let bits = max(8, Int.bitWidth - 1 - average.leadingZeroBitCount)
         self.average = 1 << bits
         minimum = self.average / 4
         maximum = self.average * 4
@@ -61,19 +62,28 @@ struct Chunker {
 
     /// The length of the first chunk of `bytes` (all of it when shorter than the minimum, or
     /// when `final` is false and no cut is found before the end: more data is needed then).
+    ///
+    /// The hash tested at position i is the gear hash of the 64 bytes ending at i (older bytes are
+    /// shifted out), so whether i is a cut *candidate* does not depend on where the chunk began:
+    /// that is what lets `scan` find candidates in parallel parts of a large file and `nextCut`
+    /// pick the same cuts as this function.
     func cut(_ bytes: UnsafeRawBufferPointer, final: Bool) -> Int? {
         let count = bytes.count
         if count <= parameters.minimum { return final ? count : nil }
         let limit = min(count, parameters.maximum)
         let normal = min(limit, parameters.average)
         var hash: UInt64 = 0
-        var index = parameters.minimum
         let (small, large) = (maskSmall, maskLarge)
         // Two bytes per step (FastCDC 2020's "rolling two bytes"): the first byte through a table
         // pre-shifted by one and a mask pre-shifted by one, so the cut points are the same as one
         // byte at a time, with half the loop overhead.
         return Self.gear.withUnsafeBufferPointer { table -> Int? in
             Self.shiftedGear.withUnsafeBufferPointer { shifted -> Int? in
+                var index = parameters.minimum - Self.window
+                while index < parameters.minimum {
+                    hash = (hash << 1) &+ table[Int(bytes[index])]
+                    index += 1
+                }
                 var mask = small, shiftedMask = small << 1
                 var stop = normal
                 while true {
@@ -96,5 +106,66 @@ struct Chunker {
                 return nil
             }
         }
+    }
+
+    /// Bytes that determine the hash at a position.
+    static let window = 64
+
+    /// A position whose hash matches the large mask; `strict` when it matches the small one too
+    /// (the small mask's one-bits include the large one's).
+    struct Candidate: Equatable {
+        var offset: Int64
+        var strict: Bool
+    }
+
+    /// Candidates among `bytes`, whose first byte is at `base` in the file; `hash` carries the
+    /// rolling state across calls (start a part with the 64 bytes before it, scanned with
+    /// `collect` false).
+    func scan(_ bytes: UnsafeRawBufferPointer, base: Int64, hash: inout UInt64, collect: Bool = true, into candidates: inout [Candidate]) {
+        let (small, large) = (maskSmall, maskLarge)
+        let (shiftedLarge, shiftedSmall) = (large << 1, small << 1)
+        var state = hash
+        Self.gear.withUnsafeBufferPointer { table in
+            Self.shiftedGear.withUnsafeBufferPointer { shifted in
+                var index = 0
+                let count = bytes.count
+                if !collect {
+                    while index < count { state = (state << 1) &+ table[Int(bytes[index])]; index += 1 }
+                    return
+                }
+                while index + 1 < count {
+                    state = (state << 2) &+ shifted[Int(bytes[index])]
+                    if state & shiftedLarge == 0 { candidates.append(Candidate(offset: base + Int64(index), strict: state & shiftedSmall == 0)) }
+                    state = state &+ table[Int(bytes[index + 1])]
+                    if state & large == 0 { candidates.append(Candidate(offset: base + Int64(index + 1), strict: state & small == 0)) }
+                    index += 2
+                }
+                if index < count {
+                    state = (state << 1) &+ table[Int(bytes[index])]
+                    if state & large == 0 { candidates.append(Candidate(offset: base + Int64(index), strict: state & small == 0)) }
+                }
+            }
+        }
+        hash = state
+    }
+
+    /// The end of the chunk that starts at `start` in a file of `size` bytes, from the candidates
+    /// (sorted, from `first` on) of a file scanned up to `scanned`; nil when the answer needs bytes
+    /// not scanned yet. The same cut `cut(_:final:)` finds, without re-reading the bytes.
+    func nextCut(start: Int64, size: Int64, scanned: Int64, candidates: [Candidate], first: inout Int) -> Int64? {
+        let remaining = size - start
+        if remaining <= Int64(parameters.minimum) { return scanned >= size ? size : nil }
+        let limit = min(remaining, Int64(parameters.maximum))
+        guard scanned >= start + limit else { return nil }
+        let normal = min(limit, Int64(parameters.average))
+        let low = start + Int64(parameters.minimum)
+        while first < candidates.count && candidates[first].offset < low { first += 1 }
+        var index = first
+        while index < candidates.count && candidates[index].offset < start + limit {
+            let candidate = candidates[index]
+            if candidate.offset < start + normal ? candidate.strict : true { return candidate.offset + 1 }
+            index += 1
+        }
+        return start + limit
     }
 }

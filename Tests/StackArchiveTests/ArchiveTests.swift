@@ -108,6 +108,39 @@ func fingerprint(_ root: String) -> [String] {
     }
 }
 
+@Suite struct ParallelChunkingTests {
+    /// Cuts found from candidates scanned in parallel parts must be exactly the sequential cuts,
+    /// whatever the part and window sizes (here small and unaligned, so every boundary case occurs).
+    @Test(arguments: [(200 << 10, 37 << 10), (64 << 10, 64 << 10), (1 << 20, 300_001)])
+    func partsScannedInParallelCutWhereOneScanWould(window: Int, part: Int) throws {
+        var rng = Seeded(state: UInt64(window + part))
+        let tree = try TemporaryTree([:])
+        let repository = try Repository.initialize(at: tree.path("repo"), chunkSize: 64 << 10)
+        let chunker = Chunker(repository.config.chunker)
+        for size in [0, 1, 16 << 10, (16 << 10) + 1, 100_000, 3_000_000] {
+            let data = size % 2 == 0 ? randomBytes(size, &rng) : dumpText(size / 60 + 1, &rng).prefix(size)
+            let path = tree.path("file-\(size)")
+            try data.write(to: URL(fileURLWithPath: path))
+            var expected: [String] = []
+            data.withUnsafeBytes { raw in
+                var start = 0
+                while start < raw.count {
+                    let cut = chunker.cut(UnsafeRawBufferPointer(rebasing: raw[start...]), final: true) ?? (raw.count - start)
+                    expected.append(Repository.hex(SHA256Hasher.hash(Data(raw[start..<(start + cut)]))))
+                    start += cut
+                }
+            }
+            let pipeline = ChunkPipeline(repository: repository, readback: true)
+            pipeline.scanWindow = window
+            pipeline.scanPart = part
+            let list = ChunkList()
+            try pipeline.chunk(file: path, into: list, progress: ProgressReporter(label: "", total: 0, enabled: false))
+            try pipeline.finish()
+            #expect(list.hashes == expected, "size \(size)")
+        }
+    }
+}
+
 @Suite struct RoundTripTests {
     static func randomTree(at root: String, seed: UInt64) throws {
         var rng = Seeded(state: seed)
