@@ -19,7 +19,7 @@ let package = Package(
         // The pipeline's first stages: load → layer → expand → graph, and the renderers of their results.
         .target(name: "StackCompiler", dependencies: ["StackModel", .product(name: "Yams", package: "Yams")]),
         // The historical archive: content-defined chunks, SHA-256 dedup, zstd, atomic snapshots.
-        .target(name: "StackArchive", dependencies: ["StackModel", "CZstd", "CSystem", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "StackArchive", dependencies: ["StackModel", "CZstd", "CSystem", "CGear", .product(name: "Crypto", package: "swift-crypto")]),
         // Materialize (recipes, templates, installed state, plan/install) and, later, the runtime jobs.
         .target(name: "StackRuntime", dependencies: [
             "StackModel",
@@ -37,6 +37,8 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // Linux calls the Swift Glibc module does not export (syncfs, mallopt).
         .systemLibrary(name: "CSystem"),
+        // The content-defined chunker's rolling-hash loop (the archive's hottest code).
+        .target(name: "CGear"),
         // Golden files, inline position markers and temporary profile trees for the tests.
         .target(name: "StackTestSupport"),
         .testTarget(name: "StackModelTests", dependencies: ["StackModel"]),

@@ -92,11 +92,22 @@ extension Repository {
         // high-water mark would grow with the amount of data: memory stays flat.
         stackc_bound_malloc()
         storage.clearTemporary()
-        var entries = try Self.scan(directory)
+        // The walk and the parent's tree are independent: read them at the same time.
+        final class Walk: @unchecked Sendable {
+            var result: Result<[TreeEntry], ArchiveError> = .success([])
+            let done = DispatchSemaphore(value: 0)
+        }
+        let walk = Walk()
+        Thread {
+            walk.result = Result { () throws(ArchiveError) in try Self.scan(directory) }
+            walk.done.signal()
+        }.start()
         let parent = try? snapshot("latest", source: options.source)
         // A parent whose tree cannot be read is no parent: every file is read again.
         let parentTree = parent.flatMap { try? tree(of: $0) } ?? []
         let previous = Dictionary(parentTree.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        walk.done.wait()
+        var entries = try walk.result.get()
         let progress = ProgressReporter(label: "backup", total: entries.reduce(0) { $0 + $1.size }, enabled: options.progress)
         let pipeline = ChunkPipeline(repository: self, readback: options.readback)
         var unchangedFiles = 0
@@ -216,7 +227,19 @@ extension Repository {
                 }
             }
         }
-        return entries.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        return entries.sorted { Self.bytewise($0.path, $1.path) }
+    }
+
+    /// Byte order of two paths, by memcmp on their UTF-8 storage.
+    static func bytewise(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let common = min(x.count, y.count)
+                let order = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)
+                return order != 0 ? order < 0 : x.count < y.count
+            }
+        }
     }
 }
 

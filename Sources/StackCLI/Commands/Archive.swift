@@ -27,7 +27,7 @@ struct ArchiveCommand: ParsableCommand {
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an empty repository.")
         @Argument(help: "The repository directory (absent or empty).") var repository: String
-        @Option(help: "Average chunk size in bytes (a power of two is used; default 1 MiB).") var chunkSize = 1 << 20
+        @Option(help: "Average chunk size in bytes (a power of two is used; default 256 KiB).") var chunkSize = 256 << 10
         @Option(help: "zstd compression level, 1–19.") var level = 3
 
         func run() throws {
@@ -73,6 +73,7 @@ struct ArchiveCommand: ParsableCommand {
             write("snapshot \(result.record.shortID) of \(snapshot.source): \(snapshot.fileCount) files, \(ProgressReporter.size(snapshot.totalSize)); "
                   + "\(result.newChunks) new chunks (\(ProgressReporter.size(result.storedBytes)) stored), \(result.reusedChunks) reused, "
                   + "\(result.unchangedFiles) files unchanged\n")
+            finishSuccessfully()
         }
     }
 
