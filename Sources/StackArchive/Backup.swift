@@ -142,13 +142,11 @@ extension Repository {
                 continue
             }
             if entry.size > 0 && entry.size < Int64(config.chunker.minimum) {
-                guard let data = FileManager.default.contents(atPath: directory + "/" + entry.path) else {
-                    throw ArchiveError(.io, "cannot read '\(directory)/\(entry.path)'")
-                }
-                members.append((index, Int64(bundle.count)))
-                entries[index].size = Int64(data.count)
-                bundle.append(data)
-                progress.add(Int64(data.count))
+                let offset = bundle.count
+                let length = try SourceFile.append(directory + "/" + entry.path, to: &bundle, limit: config.chunker.minimum)
+                members.append((index, Int64(offset)))
+                entries[index].size = Int64(length)
+                progress.add(Int64(length))
                 if bundle.count >= config.chunker.average { sealBundle() }
                 continue
             }
@@ -256,6 +254,27 @@ final class SourceFile: @unchecked Sendable {
     }
 
     deinit { close(fd) }
+
+    /// Appends a small file's bytes (as many as it has now, at most `limit`) to `buffer`; returns how many.
+    static func append(_ path: String, to buffer: inout Data, limit: Int) throws(ArchiveError) -> Int {
+        let file = try SourceFile(path)
+        let start = buffer.count
+        buffer.count = start + limit
+        var length = 0
+        var failure: Int32 = 0
+        buffer.withUnsafeMutableBytes { raw in
+            while length < limit {
+                let n = Foundation.read(file.fd, raw.baseAddress! + start + length, limit - length)
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 { failure = errno; return }
+                if n == 0 { return }
+                length += n
+            }
+        }
+        buffer.count = start + length
+        guard failure == 0 else { throw ArchiveError(.io, "cannot read '\(path)': \(String(cString: strerror(failure)))") }
+        return length
+    }
 
     func size() throws(ArchiveError) -> Int64 {
         var info = stat()

@@ -69,7 +69,8 @@ public struct LocalStorage: ArchiveStorage {
             return true
         }
         // Manifests and config: fsync before rename, so after a crash the object is whole or absent.
-        let synced = !durable || fsync(fd) == 0
+        // Chunks: their write-back starts now, and the backup's one syncfs waits for it at the end.
+        let synced = durable ? fsync(fd) == 0 : { _ = stackc_start_writeback(fd); return true }()
         close(fd)
         guard ok, synced, rename(temporary, target) == 0 else {
             unlink(temporary)
