@@ -28,7 +28,7 @@ let package = Package(
         ]),
         // One file per verb; parses arguments, calls the library, maps outcomes to exit codes.
         .target(name: "StackCLI", dependencies: [
-            "StackCompiler", "StackModel", "StackRuntime", "StackArchive",
+            "StackCompiler", "StackModel", "StackRuntime", "StackArchive", "CSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The entry point: `StackCommand.main()` and nothing else.

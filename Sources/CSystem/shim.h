@@ -23,4 +23,11 @@ static inline void stackc_bound_malloc(void) {
     mallopt(M_ARENA_MAX, 2);
 }
 
+/* For a short-lived compile: the heap grows in large steps and is never trimmed, so building a
+   graph of thousands of instances is not a stream of brk/mprotect calls. */
+static inline void stackc_generous_malloc(void) {
+    mallopt(M_TOP_PAD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
 #endif

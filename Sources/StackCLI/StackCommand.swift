@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSystem
 import Foundation
 import StackCompiler
 import StackModel
@@ -30,6 +31,7 @@ enum Exit {
 /// Compiles on a thread with a large stack: deep substitution chains recurse, and a profile,
 /// however deep, must produce a diagnostic and never a stack overflow.
 func compileOnLargeStack(_ path: String) -> Compilation {
+    stackc_generous_malloc()
     final class Box: @unchecked Sendable { var result: Compilation? }
     let box = Box()
     let done = DispatchSemaphore(value: 0)

@@ -126,9 +126,12 @@ public struct Compiler {
                                   referenced: inout Set<OptionKey>, diagnostics: inout DiagnosticBag) -> ResolvedConfiguration {
         let at = instance.declaration
         var facts = SectionState(name: factsSection, location: at, origin: nil)
+        facts.options.reserveCapacity(7 + instance.parameters.count)
+        facts.index.reserveCapacity(7 + instance.parameters.count)
+        let detail = "instance '\(instance.name)'"
         func add(_ name: String, _ value: Value) {
             facts[name] = OptionState(name: name, keyLocation: at, node: ValueNode(value, at: at),
-                                      history: [HistoryStep(.set, value: value, at: at, origin: nil, detail: "instance '\(instance.name)'")])
+                                      history: [HistoryStep(.set, value: value, at: at, origin: nil, detail: detail)])
         }
         add("name", .string(instance.name))
         add("role", .string(instance.role.rawValue))
@@ -136,11 +139,13 @@ public struct Compiler {
         for parameter in instance.parameters {
             facts[parameter.name] = OptionState(name: parameter.name, keyLocation: parameter.keyLocation, node: parameter.node, history: parameter.history)
         }
-        let peers = { (kind: Edge.Kind) in Value.list(edges.filter { $0.kind == kind }.map(\.to).sorted().map { ValueNode(.string($0), at: at) }) }
-        add("notify", peers(.notify))
-        add("pull-from", peers(.pull))
-        add("push-to", peers(.push))
-        add("takeover-of", peers(.takeover))
+        var peers: [Edge.Kind: [String]] = [:]
+        for edge in edges { peers[edge.kind, default: []].append(edge.to) }
+        let list = { (kind: Edge.Kind) in Value.list((peers[kind] ?? []).sorted().map { ValueNode(.string($0), at: at) }) }
+        add("notify", list(.notify))
+        add("pull-from", list(.pull))
+        add("push-to", list(.push))
+        add("takeover-of", list(.takeover))
         var configuration: LayeredConfiguration
         if let expanded = profile.expanded {
             configuration = expanded

@@ -9,19 +9,22 @@ struct GraphBuilder {
     /// The instances and edges; `incomplete` names instances already reported as broken, whose
     /// partitions and peers are not checked further (one mistake, one error).
     func build(_ requests: [InstanceRequest], diagnostics: inout DiagnosticBag) -> (instances: [Instance], edges: [Edge], incomplete: Set<String>) {
-        var firstDeclaration: [String: InstanceRequest] = [:]
+        // Positions in `requests`, not copies: two thousand requests moved on every resize showed up.
+        var firstDeclaration: [String: Int] = [:]
+        firstDeclaration.reserveCapacity(requests.count)
         var incomplete: Set<String> = []
         var instances: [Instance] = []
         var edges: [Edge] = []
         instances.reserveCapacity(requests.count)
-        for request in requests {
+        edges.reserveCapacity(requests.count * 3)
+        for (position, request) in requests.enumerated() {
             guard validName(request, diagnostics: &diagnostics) else { continue }
             if let first = firstDeclaration[request.name] {
                 diagnostics.add(.error("instance name '\(request.name)' is used twice", at: request.declaration,
-                                       notes: [Note("first declared here", at: first.declaration)]))
+                                       notes: [Note("first declared here", at: requests[first].declaration)]))
                 continue
             }
-            firstDeclaration[request.name] = request
+            firstDeclaration[request.name] = position
             guard let type = types[request.softwareType] else {
                 diagnostics.add(.error("unknown software type '\(request.softwareType)' for instance '\(request.name)'"
                                        + Suggestions.didYouMean(request.softwareType, in: types.keys.sorted()),
@@ -38,9 +41,10 @@ struct GraphBuilder {
                     continue
                 }
             }
-            let errorsBefore = diagnostics.all.count(where: { $0.severity == .error })
+            let reportedBefore = diagnostics.all.count
             let parameters = checkParameters(request, type: type, diagnostics: &diagnostics)
-            if diagnostics.all.count(where: { $0.severity == .error }) > errorsBefore || parameters.contains(where: \.isUnresolved) {
+            let newErrors = diagnostics.all[reportedBefore...].contains { $0.severity == .error }
+            if newErrors || parameters.contains(where: \.isUnresolved) {
                 incomplete.insert(request.name)
             }
             instances.append(Instance(name: request.name, role: type.role, softwareType: type.name, parameters: parameters,
@@ -48,9 +52,10 @@ struct GraphBuilder {
             edges += wiring(request, role: type.role, diagnostics: &diagnostics)
         }
         let dropped = Set(firstDeclaration.keys).subtracting(instances.map(\.name))
-        edges.removeAll { dropped.contains($0.from) || dropped.contains($0.to) }
-        checkRoles(instances, requests: firstDeclaration, edges: edges, diagnostics: &diagnostics)
-        checkFeeds(instances, requests: firstDeclaration, edges: edges, diagnostics: &diagnostics)
+        if !dropped.isEmpty { edges.removeAll { dropped.contains($0.from) || dropped.contains($0.to) } }
+        let declarations = firstDeclaration.mapValues { requests[$0].declaration }
+        checkRoles(instances, declarations: declarations, edges: edges, diagnostics: &diagnostics)
+        checkFeeds(instances, edges: edges, diagnostics: &diagnostics)
         checkAcyclic(instances, edges: edges, diagnostics: &diagnostics)
         return (instances, edges, incomplete)
     }
@@ -58,12 +63,14 @@ struct GraphBuilder {
     /// Names become directory names: nothing that could climb out of `--root`.
     private func validName(_ request: InstanceRequest, diagnostics: inout DiagnosticBag) -> Bool {
         let name = request.name
-        if name.contains("/") || name.contains("..") || name == "." {
+        let bytes = Array(name.utf8)
+        let escapes = bytes.contains(UInt8(ascii: "/")) || name == "."
+            || zip(bytes, bytes.dropFirst()).contains { $0 == UInt8(ascii: ".") && $1 == UInt8(ascii: ".") }
+        if escapes {
             diagnostics.add(.error("instance name '\(name)' would escape its directory (\(Self.namePattern))",
                                    at: request.nameLocation, notes: [Note("instance declared here", at: request.declaration)]))
             return false
         }
-        let bytes = Array(name.utf8)
         let isAlphanumeric = { (b: UInt8) in (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) }
         guard let first = bytes.first, isAlphanumeric(first), bytes.count <= 63,
               bytes.allSatisfy({ isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }) else {
@@ -149,7 +156,7 @@ struct GraphBuilder {
     }
 
     /// A pull-backup pulls from an export and pushes to an import, both of which exist.
-    private func checkRoles(_ instances: [Instance], requests: [String: InstanceRequest], edges: [Edge], diagnostics: inout DiagnosticBag) {
+    private func checkRoles(_ instances: [Instance], declarations: [String: SourceLocation], edges: [Edge], diagnostics: inout DiagnosticBag) {
         let roles = Dictionary(instances.map { ($0.name, $0.role) }, uniquingKeysWith: { first, _ in first })
         for edge in edges where edge.kind == .pull || edge.kind == .push {
             let expected: Role = edge.kind == .pull ? .export : .import
@@ -161,13 +168,13 @@ struct GraphBuilder {
             }
             if role != expected {
                 diagnostics.add(.error("pull-backup '\(edge.from)' \(verb) '\(edge.to)', which is \(SoftwareTypeReader.article(role.rawValue)), not \(SoftwareTypeReader.article(expected.rawValue))",
-                                       at: edge.declaration, notes: requests[edge.to].map { [Note("'\(edge.to)' declared here", at: $0.declaration)] } ?? []))
+                                       at: edge.declaration, notes: declarations[edge.to].map { [Note("'\(edge.to)' declared here", at: $0)] } ?? []))
             }
         }
     }
 
     /// Every import is fed by exactly one pull-backup, which pulls from exactly one export.
-    private func checkFeeds(_ instances: [Instance], requests: [String: InstanceRequest], edges: [Edge], diagnostics: inout DiagnosticBag) {
+    private func checkFeeds(_ instances: [Instance], edges: [Edge], diagnostics: inout DiagnosticBag) {
         var feeders: [String: [Edge]] = [:]
         for edge in edges where edge.kind == .push { feeders[edge.to, default: []].append(edge) }
         for instance in instances where instance.role == .import {
