@@ -25,7 +25,7 @@ struct ArchiveCommand: ParsableCommand {
     static var interactive: Bool { isatty(2) == 1 }
 
     struct Init: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create an empty repository.")
+        static let configuration = CommandConfiguration(commandName: "init", abstract: "Create an empty repository.")
         @Argument(help: "The repository directory (absent or empty).") var repository: String
         @Option(help: "Average chunk size in bytes (a power of two is used; default 256 KiB).") var chunkSize = 256 << 10
         @Option(help: "zstd compression level, 1–19.") var level = 3
@@ -39,7 +39,7 @@ struct ArchiveCommand: ParsableCommand {
     }
 
     struct Backup: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Store a directory as a new snapshot.")
+        static let configuration = CommandConfiguration(commandName: "backup", abstract: "Store a directory as a new snapshot.")
         @Argument(help: "The repository.") var repository: String
         @Argument(help: "The directory to back up.") var directory: String
         @Option(help: "The source the snapshot copies (retention applies per source; default: the directory's path).") var source: String?
@@ -105,7 +105,7 @@ struct ArchiveCommand: ParsableCommand {
     }
 
     struct Verify: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Read every chunk and check every snapshot; exit 2 on any damage.")
+        static let configuration = CommandConfiguration(commandName: "verify", abstract: "Read every chunk and check every snapshot; exit 2 on any damage.")
         @Argument(help: "The repository.") var repository: String
         @Flag(help: "No progress on stderr.") var quiet = false
 
@@ -128,7 +128,7 @@ struct ArchiveCommand: ParsableCommand {
     }
 
     struct Restore: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Restore a snapshot, or the paths matching patterns, into a directory.")
+        static let configuration = CommandConfiguration(commandName: "restore", abstract: "Restore a snapshot, or the paths matching patterns, into a directory.")
         @Argument(help: "The repository.") var repository: String
         @Argument(help: "A snapshot id (or unique prefix), or 'latest'.") var snapshot: String
         @Argument(help: "The directory to restore into (absent or empty, unless --force).") var target: String
@@ -149,7 +149,7 @@ struct ArchiveCommand: ParsableCommand {
     }
 
     struct Prune: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove snapshots a retention policy does not keep, and reclaim their chunks.")
+        static let configuration = CommandConfiguration(commandName: "prune", abstract: "Remove snapshots a retention policy does not keep, and reclaim their chunks.")
         @Argument(help: "The repository.") var repository: String
         @Option(help: "Keep the N newest snapshots of each source.") var keepLast = 0
         @Option(help: "Keep the newest snapshot of each of the last N hours.") var keepHourly = 0
@@ -177,7 +177,7 @@ struct ArchiveCommand: ParsableCommand {
     }
 
     struct Diff: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Paths added (+), removed (-) and modified (M) between two snapshots.")
+        static let configuration = CommandConfiguration(commandName: "diff", abstract: "Paths added (+), removed (-) and modified (M) between two snapshots.")
         @Argument(help: "The repository.") var repository: String
         @Argument(help: "The older snapshot.") var from: String
         @Argument(help: "The newer snapshot.") var to: String

@@ -5,6 +5,7 @@ import StackModel
 /// `stackc check PROFILE`: every diagnostic at once; exit 1 on any error.
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "check",
         abstract: "Report every error and warning (unused options, likely typos); exit 1 on any error.")
 
     @Argument(help: "The profile to check.")

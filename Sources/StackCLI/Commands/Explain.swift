@@ -4,6 +4,7 @@ import StackCompiler
 /// `stackc explain PROFILE SECTION:OPTION`: a value and every step that made it.
 struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "explain",
         abstract: "Show a value and its history: every layer, operator, macro, substitution and replicate() step.")
 
     @Argument(help: "The profile to compile.")

@@ -5,7 +5,7 @@ import StackCompiler
 struct Graph: ParsableCommand {
     enum Format: String, ExpressibleByArgument, CaseIterable { case dot, mermaid }
 
-    static let configuration = CommandConfiguration(abstract: "Draw the instance graph as Graphviz DOT or Mermaid.")
+    static let configuration = CommandConfiguration(commandName: "graph", abstract: "Draw the instance graph as Graphviz DOT or Mermaid.")
 
     @Argument(help: "The profile to compile.")
     var profile: String

@@ -4,6 +4,7 @@ import StackCompiler
 /// `stackc render PROFILE`: the resolved configuration and the instance graph.
 struct Render: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "render",
         abstract: "Print the resolved sections, instances and edges (YAML, or JSON with --format json).")
 
     @Argument(help: "The profile to compile (a deployment, a stack or any layered file).")

@@ -3,7 +3,7 @@ import StackCompiler
 
 /// `stackc schema`: the JSON Schema of the profile format, for editors.
 struct Schema: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the JSON Schema of the profile format (for editor validation).")
+    static let configuration = CommandConfiguration(commandName: "schema", abstract: "Print the JSON Schema of the profile format (for editor validation).")
 
     func run() throws {
         write(ProfileSchema.json + "\n")

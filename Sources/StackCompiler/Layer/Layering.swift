@@ -41,6 +41,13 @@ struct LayeredConfiguration: Sendable {
     var sections: [SectionState] = []
     var index: [String: Int] = [:]
 
+    /// One option, read in place: copying its whole section to reach it cost the substituter a
+    /// retain and release per field.
+    func option(_ section: String, _ option: String) -> OptionState? {
+        guard let position = index[section], let slot = sections[position].index[option] else { return nil }
+        return sections[position].options[slot]
+    }
+
     subscript(name: String) -> SectionState? {
         get { index[name].map { sections[$0] } }
         set {

@@ -67,13 +67,13 @@ struct Substituter {
                 link.reference.map { Note("'${\(link.key.section):\(link.key.option)}' referenced here", at: $0) }
             }
             diagnostics.add(.error("substitution cycle: " + links.joined(separator: " → "),
-                                   at: reference ?? configuration[key.section]?[key.option]?.node.location
+                                   at: reference ?? configuration.option(key.section, key.option)?.node.location
                                         ?? SourceLocation(file: "?", line: 1, column: 1),
                                    notes: notes))
             for link in inProgress[start...] { failed.insert(link.key) }
             return nil
         }
-        guard let state = configuration[key.section]?[key.option] else { return nil }
+        guard let state = configuration.option(key.section, key.option) else { return nil }
         if !Self.mayReference(state.node.value) {
             return ResolvedOption(name: key.option, node: state.node, keyLocation: state.keyLocation, history: state.history)
         }
@@ -193,6 +193,10 @@ struct Substituter {
 
     private mutating func lookup(_ key: Key, spelled: String, at: SourceLocation, origin: Origin?,
                                  diagnostics: inout DiagnosticBag) -> ResolvedOption? {
+        guard configuration.option(key.section, key.option) == nil else {
+            referenced.insert(key)
+            return resolve(key, reference: at, diagnostics: &diagnostics)
+        }
         guard let section = configuration[key.section] else {
             // An instance profile checked on its own: its `instance` section only exists per instance.
             let hint = key.section == "instance"

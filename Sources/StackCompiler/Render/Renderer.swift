@@ -10,7 +10,8 @@ public enum Renderer {
         let sections = compilation.configuration.sections.filter { keep($0.name) }.map { section in
             (section.name, Tree.object(sortedFrom: section.options.map { ($0.name, Tree($0.value)) }))
         }
-        let instances = compilation.graph.instances.filter { keep($0.name) }.map(instance)
+        let kept = compilation.graph.instances.filter { keep($0.name) }
+        let instances = Parallel.map(Parallel.chunks(of: kept.count)) { range in kept[range].map(instance) }.flatMap { $0 }
         let edges = compilation.graph.edges.filter { keep($0.from) || keep($0.to) }.map { edge in
             Tree.object([("from", .string(edge.from)), ("to", .string(edge.to)), ("kind", .string(edge.kind.rawValue))])
         }

@@ -74,6 +74,24 @@ public enum JSONPrinter {
         case .list(let items):
             guard !items.isEmpty else { out.append(contentsOf: "[]".utf8); return }
             out.append(contentsOf: "[\n".utf8)
+            if items.count >= 1024 {
+                // Thousands of instances: each core writes a contiguous run, joined in order.
+                let runs = Parallel.map(Parallel.chunks(of: items.count)) { range in
+                    var part: [UInt8] = []
+                    part.reserveCapacity(range.count * 256)
+                    for index in range {
+                        pad(indent + 1, &part)
+                        write(items[index], indent: indent + 1, into: &part)
+                        if index + 1 < items.count { part.append(0x2C) }
+                        part.append(0x0A)
+                    }
+                    return part
+                }
+                for run in runs { out.append(contentsOf: run) }
+                pad(indent, &out)
+                out.append(0x5D)
+                return
+            }
             for (index, item) in items.enumerated() {
                 pad(indent + 1, &out)
                 write(item, indent: indent + 1, into: &out)
