@@ -193,7 +193,7 @@ struct ReplicateCall {
             if index == close || scalars[index] == "," {
                 var leading = 0
                 for scalar in current { if scalar == " " { leading += 1 } else { break } }
-                let trimmed = String(current).trimmingCharacters(in: .whitespaces)
+                let trimmed = String(current).trimmingSpaces
                 arguments.append(ValueNode(ScalarTyping.plain(trimmed), at: node.location(ofScalarOffset: argumentStart + leading)))
                 current = String.UnicodeScalarView()
                 argumentStart = index + 1

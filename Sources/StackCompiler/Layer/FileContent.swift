@@ -38,7 +38,7 @@ struct IncludeExpander {
         for index in content.sections.indices where content.sections[index].name == "stack" {
             content.sections[index].items.removeAll { item in
                 let entry = item.entry
-                guard entry.key.trimmingCharacters(in: .whitespaces) == "extends" else { return false }
+                guard entry.key.trimmingSpaces == "extends" else { return false }
                 content.extends += pathList(entry.node, what: "extends", diagnostics: &diagnostics)
                 return true
             }

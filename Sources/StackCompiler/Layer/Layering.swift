@@ -66,9 +66,9 @@ enum Operation {
 
     /// Splits `parts +=` into the name and its operator.
     static func parse(_ rawKey: String) -> (name: String, operation: Operation) {
-        let key = rawKey.trimmingCharacters(in: .whitespaces)
-        if key.hasSuffix("+=") { return (String(key.dropLast(2)).trimmingCharacters(in: .whitespaces), .append) }
-        if key.hasSuffix("-=") { return (String(key.dropLast(2)).trimmingCharacters(in: .whitespaces), .remove) }
+        let key = rawKey.trimmingSpaces
+        if key.hasSuffix("+=") { return (String(key.dropLast(2)).trimmingSpaces, .append) }
+        if key.hasSuffix("-=") { return (String(key.dropLast(2)).trimmingSpaces, .remove) }
         return (key, .set)
     }
 
@@ -163,7 +163,7 @@ struct Layering {
     }
 
     private static func apply(_ item: MapEntry, origin: Origin?, to section: inout SectionState, diagnostics: inout DiagnosticBag) {
-        if item.key.trimmingCharacters(in: .whitespaces) == "<=" {
+        if item.key.trimmingSpaces == "<=" {
             section.macro = item.node
             section.macroOrigin = origin
             return

@@ -59,8 +59,17 @@ struct Substituter {
     }
 
     private mutating func resolve(_ key: Key, reference: SourceLocation?, diagnostics: inout DiagnosticBag) -> ResolvedOption? {
+        guard let state = configuration.option(key.section, key.option) else { return nil }
+        return resolve(key, state: state, reference: reference, diagnostics: &diagnostics)
+    }
+
+    private mutating func resolve(_ key: Key, state: OptionState, reference: SourceLocation?, diagnostics: inout DiagnosticBag) -> ResolvedOption? {
+        // An option without a `$` is itself: no memo, no cycle to look for.
+        if !Self.mayReference(state.node.value) {
+            return ResolvedOption(name: key.option, node: state.node, keyLocation: state.keyLocation, history: state.history)
+        }
         if let done = resolved[key] { return done }
-        if failed.contains(key) { return nil }
+        if !failed.isEmpty && failed.contains(key) { return nil }
         if let start = inProgress.firstIndex(where: { $0.key == key }) {
             let links = inProgress[start...].map { "${\($0.key.section):\($0.key.option)}" } + ["${\(key.section):\(key.option)}"]
             let notes = inProgress[(start + 1)...].compactMap { link in
@@ -72,10 +81,6 @@ struct Substituter {
                                    notes: notes))
             for link in inProgress[start...] { failed.insert(link.key) }
             return nil
-        }
-        guard let state = configuration.option(key.section, key.option) else { return nil }
-        if !Self.mayReference(state.node.value) {
-            return ResolvedOption(name: key.option, node: state.node, keyLocation: state.keyLocation, history: state.history)
         }
         inProgress.append((key, reference))
         defer { inProgress.removeLast() }
@@ -193,9 +198,9 @@ struct Substituter {
 
     private mutating func lookup(_ key: Key, spelled: String, at: SourceLocation, origin: Origin?,
                                  diagnostics: inout DiagnosticBag) -> ResolvedOption? {
-        guard configuration.option(key.section, key.option) == nil else {
+        if let state = configuration.option(key.section, key.option) {
             referenced.insert(key)
-            return resolve(key, reference: at, diagnostics: &diagnostics)
+            return resolve(key, state: state, reference: at, diagnostics: &diagnostics)
         }
         guard let section = configuration[key.section] else {
             // An instance profile checked on its own: its `instance` section only exists per instance.
