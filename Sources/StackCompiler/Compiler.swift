@@ -6,6 +6,8 @@ public struct Compilation: Sendable {
     public var graph: InstanceGraph
     /// Errors first, then warnings, each group by position.
     public var diagnostics: [Diagnostic]
+    /// How many instance partitions came from a prepared template rather than the general substituter.
+    public var templatedPartitions = 0
 
     public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 }
@@ -20,7 +22,12 @@ public struct Compiler {
         var layered: LayeredConfiguration
         /// nil when a macro copies the injected section, so expansion must wait for each instance's facts.
         var expanded: LayeredConfiguration?
+        /// The expanded profile's options parsed once, for the common case (see PartitionTemplate).
+        var template: PartitionTemplate?
     }
+
+    /// Whether instances may take the prepared-template path; tests turn it off to compare.
+    public var usesPartitionTemplates = true
 
     public init(reader: ProfileReader = ProfileReader()) {
         layering = Layering(reader: reader)
@@ -59,16 +66,19 @@ public struct Compiler {
             var bag = DiagnosticBag()
             var references: Set<OptionKey> = []
             var partitions: [ResolvedConfiguration] = []
+            var templated = 0
             for job in jobs[range] {
                 let instance = requested[job]
                 guard let type = types[instance.softwareType], let profile = profiles[type.name] else { continue }
                 partitions.append(Self.partition(of: instance, type: type, profile: profile, edges: edgesByActor[instance.name] ?? [],
-                                                 referenced: &references, diagnostics: &bag))
+                                                 referenced: &references, templated: &templated, diagnostics: &bag))
             }
-            return (partitions, references, bag)
+            return (partitions, references, bag, templated)
         }
         var partitionReferences: Set<OptionKey> = []
+        var templated = 0
         for (range, result) in zip(chunks, results) {
+            templated += result.3
             for (job, partition) in zip(jobs[range], result.0) { instances[job].partition = partition }
             partitionReferences.formUnion(result.1)
             diagnostics.add(contentsOf: result.2.all)
@@ -82,7 +92,7 @@ public struct Compiler {
         }
         return Compilation(configuration: configuration,
                            graph: InstanceGraph(instances: instances, edges: edges, softwareTypes: Array(types.values)),
-                           diagnostics: diagnostics.sorted)
+                           diagnostics: diagnostics.sorted, templatedPartitions: templated)
     }
 
     /// Layers, macro-expands and substitutes one profile.
@@ -104,7 +114,9 @@ public struct Compiler {
         var layered = LayeredConfiguration()
         Layering.apply(layers, to: &layered, diagnostics: &diagnostics)
         let copiesFacts = layered.sections.contains { $0.name == Self.factsSection || Self.names($0.macro).contains(Self.factsSection) }
-        let profile = PreparedProfile(layered: layered, expanded: copiesFacts ? nil : MacroExpander.expand(layered, diagnostics: &diagnostics))
+        let expanded = copiesFacts ? nil : MacroExpander.expand(layered, diagnostics: &diagnostics)
+        let template = usesPartitionTemplates ? expanded.flatMap { PartitionTemplate($0, factsSection: Self.factsSection) } : nil
+        let profile = PreparedProfile(layered: layered, expanded: expanded, template: template)
         preparedProfiles[type.profile] = profile
         return profile
     }
@@ -123,21 +135,24 @@ public struct Compiler {
     /// The instance profile resolved for one instance, with an `instance` section holding its facts:
     /// name, role, software-type, its parameters and its peers. `edges` are those the instance acts in.
     private static func partition(of instance: Instance, type: SoftwareType, profile: PreparedProfile, edges: [Edge],
-                                  referenced: inout Set<OptionKey>, diagnostics: inout DiagnosticBag) -> ResolvedConfiguration {
+                                  referenced: inout Set<OptionKey>, templated: inout Int, diagnostics: inout DiagnosticBag) -> ResolvedConfiguration {
         let at = instance.declaration
-        var facts = SectionState(name: factsSection, location: at, origin: nil)
-        facts.options.reserveCapacity(7 + instance.parameters.count)
-        facts.index.reserveCapacity(7 + instance.parameters.count)
+        // The facts in section order; a later fact of the same name replaces an earlier one in place.
+        var facts: [OptionState] = []
+        facts.reserveCapacity(7 + instance.parameters.count)
+        func put(_ option: OptionState) {
+            if let position = facts.firstIndex(where: { $0.name == option.name }) { facts[position] = option } else { facts.append(option) }
+        }
         let detail = "instance '\(instance.name)'"
         func add(_ name: String, _ value: Value) {
-            facts[name] = OptionState(name: name, keyLocation: at, node: ValueNode(value, at: at),
-                                      history: [HistoryStep(.set, value: value, at: at, origin: nil, detail: detail)])
+            put(OptionState(name: name, keyLocation: at, node: ValueNode(value, at: at),
+                            history: [HistoryStep(.set, value: value, at: at, origin: nil, detail: detail)]))
         }
         add("name", .string(instance.name))
         add("role", .string(instance.role.rawValue))
         add("software-type", .string(instance.softwareType))
         for parameter in instance.parameters {
-            facts[parameter.name] = OptionState(name: parameter.name, keyLocation: parameter.keyLocation, node: parameter.node, history: parameter.history)
+            put(OptionState(name: parameter.name, keyLocation: parameter.keyLocation, node: parameter.node, history: parameter.history))
         }
         var peers: [Edge.Kind: [String]] = [:]
         for edge in edges { peers[edge.kind, default: []].append(edge.to) }
@@ -146,14 +161,21 @@ public struct Compiler {
         add("pull-from", list(.pull))
         add("push-to", list(.push))
         add("takeover-of", list(.takeover))
+        if let template = profile.template, let resolved = template.instantiate(facts: facts, factsLocation: at) {
+            referenced.formUnion(template.referenced)
+            templated += 1
+            return resolved
+        }
+        var factsState = SectionState(name: factsSection, location: at, origin: nil)
+        for option in facts { factsState[option.name] = option }
         var configuration: LayeredConfiguration
         if let expanded = profile.expanded {
             configuration = expanded
-            configuration[factsSection] = facts
+            configuration[factsSection] = factsState
         } else {
             configuration = profile.layered
-            var section = configuration[factsSection] ?? facts
-            for option in facts.options { section[option.name] = option }
+            var section = configuration[factsSection] ?? factsState
+            for option in factsState.options { section[option.name] = option }
             configuration[factsSection] = section
             configuration = MacroExpander.expand(configuration, diagnostics: &diagnostics)
         }

@@ -49,7 +49,7 @@ struct Substituter {
     private init(configuration: LayeredConfiguration) { self.configuration = configuration }
 
     /// Whether a value holds a `$` anywhere, the only way it can hold a reference or an escape.
-    private static func mayReference(_ value: Value) -> Bool {
+    static func mayReference(_ value: Value) -> Bool {
         switch value {
         case .string(let text): text.utf8.contains(UInt8(ascii: "$"))
         case .list(let items): items.contains { mayReference($0.value) }
@@ -219,7 +219,7 @@ struct Substituter {
         return resolve(key, reference: at, diagnostics: &diagnostics)
     }
 
-    private static func parseReference(_ inner: String, in section: String) -> Key? {
+    static func parseReference(_ inner: String, in section: String) -> Key? {
         let bytes = inner.utf8
         guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return nil }
         let sectionPart = inner[..<colon], optionPart = inner[inner.utf8.index(after: colon)...]
@@ -236,7 +236,7 @@ struct Substituter {
     }
 
     /// Scalars insert as their text; a list of scalars as its items joined by spaces.
-    private static func interpolated(_ value: Value) -> String? {
+    static func interpolated(_ value: Value) -> String? {
         switch value {
         case .string(let text), .number(let text): return text
         case .bool(let flag): return flag ? "true" : "false"
