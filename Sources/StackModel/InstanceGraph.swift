@@ -135,11 +135,12 @@ public struct InstanceGraph: Sendable {
     public var softwareTypes: [SoftwareType]
 
     public init(instances: [Instance], edges: [Edge], softwareTypes: [SoftwareType]) {
-        self.instances = instances.sorted { $0.name < $1.name }
+        // Positions are sorted, not the (large) values, which then move once.
+        self.instances = instances.indices.sorted { instances[$0].name < instances[$1].name }.map { instances[$0] }
         // Sort, then drop adjacent duplicates (replicate groups and explicit wiring may both declare an edge).
         var unique: [Edge] = []
         unique.reserveCapacity(edges.count)
-        for edge in edges.sorted() where unique.last != edge { unique.append(edge) }
+        for position in edges.indices.sorted(by: { edges[$0] < edges[$1] }) where unique.last != edges[position] { unique.append(edges[position]) }
         self.edges = unique
         self.softwareTypes = softwareTypes.sorted { $0.name < $1.name }
     }

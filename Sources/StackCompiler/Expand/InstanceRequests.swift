@@ -136,10 +136,12 @@ struct InstanceExpander {
     }
 
     private func stamp(_ options: [ResolvedOption], instance: String, section: String?, call: ReplicateCall) -> [ResolvedOption] {
-        options.map { option in
+        guard !options.isEmpty else { return [] }
+        let step = HistoryStep(.replicate, value: nil, at: call.location, origin: nil,
+                               detail: call.summary + " → " + instance + " takes '" + (section ?? "") + "'")
+        return options.map { option in
             var copy = option
-            copy.history.append(HistoryStep(.replicate, value: nil, at: call.location, origin: nil,
-                                            detail: "\(call.summary) → \(instance) takes '\(section ?? "")'"))
+            copy.history.append(step)
             return copy
         }
     }

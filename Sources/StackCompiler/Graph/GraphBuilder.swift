@@ -84,7 +84,6 @@ struct GraphBuilder {
     /// Applies defaults, reports missing required parameters, wrong types and unknown names.
     private func checkParameters(_ request: InstanceRequest, type: SoftwareType, diagnostics: inout DiagnosticBag) -> [ResolvedOption] {
         var parameters = request.parameters
-        let declared = Set(type.parameters.map(\.name))
         for spec in type.parameters {
             if let given = parameters.first(where: { $0.name == spec.name }) {
                 if !given.isUnresolved, !spec.kind.accepts(given.value) {
@@ -105,8 +104,8 @@ struct GraphBuilder {
             }
         }
         if !type.parameters.isEmpty {
-            for parameter in parameters where !declared.contains(parameter.name) {
-                diagnostics.add(.warning("software type '\(type.name)' has no parameter '\(parameter.name)'" + Suggestions.didYouMean(parameter.name, in: declared.sorted()),
+            for parameter in parameters where !type.parameters.contains(where: { $0.name == parameter.name }) {
+                diagnostics.add(.warning("software type '\(type.name)' has no parameter '\(parameter.name)'" + Suggestions.didYouMean(parameter.name, in: type.parameters.map(\.name).sorted()),
                                          at: parameter.keyLocation, notes: [Note("given to instance '\(request.name)' here", at: request.declaration)]))
             }
         }
