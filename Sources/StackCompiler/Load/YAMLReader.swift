@@ -3,6 +3,10 @@ import StackModel
 import Yams
 
 /// Reads YAML into positioned values, walking Yams nodes so every key and value keeps its mark.
+/// Built once and only read: Yams would otherwise build a default constructor (several
+/// dictionaries) for every file it parses, and stackc does not use it to construct values.
+nonisolated(unsafe) private let sharedConstructor = Constructor.default
+
 enum YAMLReader {
     /// Alias expansion can make a small file huge ("billion laughs"); past this many nodes we refuse.
     static let nodeLimit = 2_000_000
@@ -12,7 +16,7 @@ enum YAMLReader {
         do {
             // The basic resolver resolves no implicit tags (we type scalars ourselves), which spares
             // Yams a regular-expression match per key when it checks for duplicate keys.
-            root = try Parser(yaml: text, resolver: .basic, encoding: .utf8).singleRoot()
+            root = try Parser(yaml: text, resolver: .basic, constructor: sharedConstructor, encoding: .utf8).singleRoot()
         } catch let error as YamlError {
             throw DiagnosticError(diagnostic(for: error, file: file))
         } catch {
@@ -64,11 +68,11 @@ enum YAMLReader {
         switch scalar.style {
         case .singleQuoted, .doubleQuoted:
             // Escapes make inner columns approximate; a quote is one column.
-            return ValueNode(.string(text), at: at, contentOffset: text.contains("\n") ? nil : 1)
+            return ValueNode(.string(text), at: at, contentOffset: text.utf8.contains(0x0A) ? nil : 1)
         case .literal, .folded:
             return ValueNode(.string(text), at: at, contentOffset: nil)
         default:
-            return ValueNode(ScalarTyping.plain(text), at: at, contentOffset: text.contains("\n") ? nil : 0)
+            return ValueNode(ScalarTyping.plain(text), at: at, contentOffset: text.utf8.contains(0x0A) ? nil : 0)
         }
     }
 
