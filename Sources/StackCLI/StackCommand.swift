@@ -15,7 +15,23 @@ public struct StackCommand: ParsableCommand {
     )
 
     public init() {}
+
+    /// The entry point. With `STACKC_TIMING` set in the environment, the time from here to exit is
+    /// printed on stderr (process start-up excluded, as a profiler would show it).
+    public static func start() {
+        if ProcessInfo.processInfo.environment["STACKC_TIMING"] != nil {
+            timingStart = DispatchTime.now().uptimeNanoseconds
+            atexit {
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - timingStart) / 1e6
+                FileHandle.standardError.write(Data("stackc: \(String(format: "%.3f", elapsed)) ms\n".utf8))
+            }
+        }
+        main()
+    }
 }
+
+/// When `start()` began, for STACKC_TIMING; written once before any other thread exists.
+nonisolated(unsafe) private var timingStart: UInt64 = 0
 
 /// Output formats shared by the read verbs.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -62,6 +78,11 @@ func report(_ diagnostics: [Diagnostic], summary: Bool = false) -> Bool {
 
 func write(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
+}
+
+func write(bytes: [UInt8]) {
+    guard !bytes.isEmpty else { return }
+    bytes.withUnsafeBytes { FileHandle.standardOutput.write(Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: $0.baseAddress!), count: $0.count, deallocator: .none)) }
 }
 
 /// Ends a successful read verb without tearing down the compiled graph: the process is about to

@@ -1,3 +1,3 @@
 import StackCLI
 
-StackCommand.main()
+StackCommand.start()

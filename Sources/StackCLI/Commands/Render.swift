@@ -20,7 +20,7 @@ struct Render: ParsableCommand {
         let compilation = compileOnLargeStack(profile)
         if report(compilation.diagnostics) { throw Exit.configurationError }
         let document = Renderer.document(compilation, only: Set(only))
-        write(format == .json ? JSONPrinter.print(document) : YAMLPrinter.print(document))
+        if format == .json { write(bytes: JSONPrinter.bytes(document)) } else { write(YAMLPrinter.print(document)) }
         finishSuccessfully()
     }
 }

@@ -12,9 +12,12 @@ public enum Renderer {
         }
         let kept = compilation.graph.instances.filter { keep($0.name) }
         let instances = Parallel.map(Parallel.chunks(of: kept.count)) { range in kept[range].map(instance) }.flatMap { $0 }
-        let edges = compilation.graph.edges.filter { keep($0.from) || keep($0.to) }.map { edge in
-            Tree.object([("from", .string(edge.from)), ("to", .string(edge.to)), ("kind", .string(edge.kind.rawValue))])
-        }
+        let keptEdges = compilation.graph.edges.filter { keep($0.from) || keep($0.to) }
+        let edges = Parallel.map(Parallel.chunks(of: keptEdges.count)) { range in
+            keptEdges[range].map { edge in
+                Tree.object([("from", .string(edge.from)), ("to", .string(edge.to)), ("kind", .string(edge.kind.rawValue))])
+            }
+        }.flatMap { $0 }
         return .object([("sections", .object(sortedFrom: sections)), ("instances", .list(instances)), ("edges", .list(edges))])
     }
 

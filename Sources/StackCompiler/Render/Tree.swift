@@ -44,11 +44,16 @@ public indirect enum Tree: Sendable, Equatable {
 /// thousand instances is most of a megabyte, and String appends were a sixth of its time.
 public enum JSONPrinter {
     public static func print(_ tree: Tree) -> String {
+        String(decoding: bytes(tree), as: UTF8.self)
+    }
+
+    /// The same text as UTF-8 bytes, for writing out without another copy.
+    public static func bytes(_ tree: Tree) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(1 << 16)
         write(tree, indent: 0, into: &out)
         out.append(0x0A)
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     private static func pad(_ indent: Int, _ out: inout [UInt8]) {
