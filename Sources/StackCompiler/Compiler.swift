@@ -159,9 +159,9 @@ public struct Compiler {
         for parameter in instance.parameters {
             put(OptionState(name: parameter.name, keyLocation: parameter.keyLocation, node: parameter.node, history: parameter.history))
         }
-        var peers: [Edge.Kind: [String]] = [:]
-        for edge in edges { peers[edge.kind, default: []].append(edge.to) }
-        let list = { (kind: Edge.Kind) in Value.list((peers[kind] ?? []).sorted().map { ValueNode(.string($0), at: at) }) }
+        let list = { (kind: Edge.Kind) in
+            Value.list(edges.compactMap { $0.kind == kind ? $0.to : nil }.sorted().map { ValueNode(.string($0), at: at) })
+        }
         add("notify", list(.notify))
         add("pull-from", list(.pull))
         add("push-to", list(.push))

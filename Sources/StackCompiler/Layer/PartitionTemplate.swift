@@ -56,6 +56,9 @@ struct PartitionTemplate: Sendable {
     }
 
     private var sections: [Section] = []
+    /// Where each section's slots start in a flat numbering of all slots.
+    private var firstSlot: [Int] = []
+    private var slotCount = 0
     /// Options of the profile by section and name: (section, slot).
     private var positions: [OptionKey: (Int, Int)] = [:]
     /// Every option a template names: what `Substituter` records as referenced when all resolve.
@@ -82,6 +85,8 @@ struct PartitionTemplate: Sendable {
                 slots.append(.template(option, template))
             }
             sections.append(Section(name: section.name, location: section.location, origin: section.origin, slots: slots))
+            firstSlot.append(slotCount)
+            slotCount += slots.count
         }
     }
 
@@ -181,27 +186,30 @@ struct PartitionTemplate: Sendable {
     private struct Evaluation {
         let template: PartitionTemplate
         let facts: [OptionState]
-        var done: [[ResolvedOption?]]
-        var busy: Set<Int> = []
+        /// Results and in-progress marks by slot, flat: `template.firstSlot[section] + slot`.
+        var done: [ResolvedOption?]
+        var busy: [Bool]
 
         init(template: PartitionTemplate, facts: [OptionState]) {
             self.template = template
             self.facts = facts
-            done = template.sections.map { Array(repeating: nil, count: $0.slots.count) }
+            done = Array(repeating: nil, count: template.slotCount)
+            busy = Array(repeating: false, count: template.slotCount)
         }
 
         mutating func value(_ section: Int, _ slot: Int) -> ResolvedOption? {
             switch template.sections[section].slots[slot] {
             case .constant(let option): return option
             case .template(let state, let template):
-                if let option = done[section][slot] { return option }
-                let id = section << 32 | slot
-                guard busy.insert(id).inserted else { return nil }
-                defer { busy.remove(id) }
+                let id = self.template.firstSlot[section] + slot
+                if let option = done[id] { return option }
+                guard !busy[id] else { return nil }
+                busy[id] = true
+                defer { busy[id] = false }
                 var history = state.history
                 guard let node = evaluate(template.shape, origin: template.origin, history: &history) else { return nil }
                 let option = ResolvedOption(name: state.name, node: node, keyLocation: state.keyLocation, history: history)
-                done[section][slot] = option
+                done[id] = option
                 return option
             }
         }
