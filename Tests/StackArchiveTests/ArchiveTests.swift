@@ -349,6 +349,20 @@ func fingerprint(_ root: String) -> [String] {
         try damage(tree.path("repo/config.json"), kind)
         #expect { try Repository.open(tree.path("repo")) } throws: { ($0 as? ArchiveError)?.code == .corrupt }
     }
+
+    @Test func aRepositoryOfAnotherFormatVersionIsRefusedWithWhatToDo() throws {
+        let (tree, _, _) = try fresh()
+        let path = tree.path("repo/config.json")
+        for (version, fragment) in [(1, "predates"), (3, "newer")] {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            let changed = text.replacingOccurrences(of: #""version":\d+"#, with: "\"version\":\(version)", options: .regularExpression)
+            try changed.write(toFile: path, atomically: true, encoding: .utf8)
+            #expect { try Repository.open(tree.path("repo")) } throws: { error in
+                guard let error = error as? ArchiveError else { return false }
+                return error.code == .usage && error.message.contains(fragment) && error.remedy != nil
+            }
+        }
+    }
 }
 
 @Suite struct RetentionTests {
