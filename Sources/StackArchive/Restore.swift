@@ -30,8 +30,10 @@ extension Repository {
         defer { if !finished { try? fileManager.removeItem(atPath: staging) } }
 
         let progress = ProgressReporter(label: "restore", total: entries.reduce(0) { $0 + $1.size }, enabled: enabled)
-        let decompressor = ZstdDecompressor()
-        var lastBundle: (hash: String, data: Data)?
+        let chunks = ChunkPrefetcher(repository: self, order: entries.flatMap { entry -> [String] in
+            guard entry.kind == .file else { return [] }
+            return (entry.chunks ?? []) + (entry.bundle.map { [$0.chunk] } ?? [])
+        })
         var files = 0
         var bytes: Int64 = 0
         for entry in entries {
@@ -52,15 +54,14 @@ extension Repository {
                 for (hash, range) in pieces {
                     var data: Data
                     do throws(ArchiveError) {
+                        let chunk = try chunks.take(hash)
                         if let range {
-                            // Consecutive small files share a bundle: decompress it once.
-                            if lastBundle?.hash != hash { lastBundle = (hash, try readChunk(hash, using: decompressor)) }
-                            guard let bundle = lastBundle?.data, range.upperBound <= bundle.count else {
+                            guard range.upperBound <= chunk.count else {
                                 throw ArchiveError(.corrupt, "bundle \(hash.prefix(12)) is shorter than the manifest says")
                             }
-                            data = bundle.subdata(in: range)
+                            data = chunk.subdata(in: range)
                         } else {
-                            data = try readChunk(hash, using: decompressor)
+                            data = chunk
                         }
                     } catch {
                         throw ArchiveError(error.code, "cannot restore '\(entry.path)': \(error.message)",
@@ -130,5 +131,54 @@ extension Repository {
             }
         }
         return tree.filter { chosen.contains($0.path) }
+    }
+}
+
+/// The chunks a restore needs, in the order it writes them, read, decompressed and checked a
+/// window ahead on every core; each is kept only while the window still names it (consecutive
+/// small files share one bundle, decompressed once).
+final class ChunkPrefetcher {
+    private let repository: Repository
+    private let order: [String]
+    private var position = 0
+    private var windowEnd = 0
+    private var ready: [String: Result<Data, ArchiveError>] = [:]
+    private let window = max(2, ProcessInfo.processInfo.activeProcessorCount * 4)
+
+    init(repository: Repository, order: [String]) {
+        self.repository = repository
+        self.order = order
+    }
+
+    /// The next chunk of the order (which must be `hash`), checked against its hash.
+    func take(_ hash: String) throws(ArchiveError) -> Data {
+        if position >= windowEnd { fill() }
+        precondition(position < order.count && order[position] == hash, "chunks taken out of order")
+        position += 1
+        let result = ready[hash] ?? .failure(ArchiveError(.io, "chunk \(hash.prefix(12)) was not read"))
+        if !order[position..<max(position, windowEnd)].contains(hash) { ready[hash] = nil }
+        return try result.get()
+    }
+
+    private func fill() {
+        windowEnd = min(order.count, position + window)
+        var wanted: [String] = []
+        for hash in order[position..<windowEnd] where ready[hash] == nil && !wanted.contains(hash) { wanted.append(hash) }
+        final class Slots: @unchecked Sendable {
+            var results: [Result<Data, ArchiveError>?]
+            init(_ count: Int) { results = Array(repeating: nil, count: count) }
+        }
+        let slots = Slots(wanted.count)
+        let (repository, names) = (self.repository, wanted)
+        let workers = min(names.count, max(1, ProcessInfo.processInfo.activeProcessorCount))
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let decompressor = ZstdDecompressor()
+            for index in stride(from: worker, to: names.count, by: workers) {
+                let result: Result<Data, ArchiveError>
+                do throws(ArchiveError) { result = .success(try repository.readChunk(names[index], using: decompressor)) } catch { result = .failure(error) }
+                slots.results[index] = result  // each index is written by one worker only
+            }
+        }
+        for (index, hash) in wanted.enumerated() { ready[hash] = slots.results[index] }
     }
 }
