@@ -82,9 +82,10 @@ public struct BackupOptions: Sendable {
 }
 
 extension Repository {
-    /// Stores `directory` as a new snapshot. Chunking runs on this thread; hashing, compression,
-    /// writing and read-back run on the machine's cores with a bounded number of chunks in flight,
-    /// so memory stays flat whatever the data size. The manifest is published last.
+    /// Stores `directory` as a new snapshot. Large files are chunked on their own threads (each
+    /// scanned for cuts on every core); hashing, compression, writing and read-back run on the
+    /// machine's cores with a bounded number of chunks in flight, so memory stays flat whatever the
+    /// data size. The tree's chunks come next, then one syncfs, and the manifest is published last.
     public func backup(_ directory: String, options: BackupOptions, report: (String) -> Void = { _ in }) throws(ArchiveError) -> BackupResult {
         let held = try lock(report: report)
         defer { held.release() }
@@ -99,7 +100,7 @@ extension Repository {
         }
         let walk = Walk()
         Thread {
-            walk.result = Result { () throws(ArchiveError) in try Self.scan(directory) }
+            walk.result = Result { () throws(ArchiveError) in try Self.walk(directory) }
             walk.done.signal()
         }.start()
         let parent = try? snapshot("latest", source: options.source)
@@ -143,7 +144,7 @@ extension Repository {
             }
             if entry.size > 0 && entry.size < Int64(config.chunker.minimum) {
                 let offset = bundle.count
-                let length = try SourceFile.append(directory + "/" + entry.path, to: &bundle, limit: config.chunker.minimum)
+                let length = try SourceFile.append(directory + "/" + entry.path, to: &bundle)
                 members.append((index, Int64(offset)))
                 entries[index].size = Int64(length)
                 progress.add(Int64(length))
@@ -159,7 +160,11 @@ extension Repository {
         progress.finish()
         // The figures describe the data; the tree's own chunks are bookkeeping.
         let stats = pipeline.statistics
-        for (index, list) in pending { entries[index].chunks = list.hashes }
+        for (index, list) in pending {
+            // The size the chunks hold: a file that grew since the walk is stored as it was read.
+            entries[index].chunks = list.hashes
+            entries[index].size = list.size
+        }
         for (list, members) in bundles {
             guard let hash = list.hashes.first else { continue }
             for (index, offset) in members { entries[index].bundle = BundleSlice(chunk: hash, offset: offset) }
@@ -186,7 +191,7 @@ extension Repository {
 
     /// The tree under `directory`, sorted by path; sockets and devices are skipped. Walked with
     /// readdir and fstatat: FileManager's enumerator cost a quarter of an unchanged re-run.
-    static func scan(_ directory: String) throws(ArchiveError) -> [TreeEntry] {
+    static func walk(_ directory: String) throws(ArchiveError) -> [TreeEntry] {
         var rootInfo = stat()
         guard stat(directory, &rootInfo) == 0, (rootInfo.st_mode & S_IFMT) == S_IFDIR else {
             throw ArchiveError(.usage, "'\(directory)' is not a directory")
@@ -255,24 +260,26 @@ final class SourceFile: @unchecked Sendable {
 
     deinit { close(fd) }
 
-    /// Appends a small file's bytes (as many as it has now, at most `limit`) to `buffer`; returns how many.
-    static func append(_ path: String, to buffer: inout Data, limit: Int) throws(ArchiveError) -> Int {
+    /// Appends a small file's bytes, as many as it has when read (it may have changed since the
+    /// walk), to `buffer`; returns how many.
+    static func append(_ path: String, to buffer: inout Data) throws(ArchiveError) -> Int {
         let file = try SourceFile(path)
         let start = buffer.count
-        buffer.count = start + limit
         var length = 0
-        var failure: Int32 = 0
-        buffer.withUnsafeMutableBytes { raw in
-            while length < limit {
-                let n = Foundation.read(file.fd, raw.baseAddress! + start + length, limit - length)
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 { failure = errno; return }
-                if n == 0 { return }
-                length += n
+        while true {
+            if buffer.count < start + length + 4096 { buffer.count = start + length + 65536 }
+            let room = buffer.count - start - length
+            let n = buffer.withUnsafeMutableBytes { Foundation.read(file.fd, $0.baseAddress! + start + length, room) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 {
+                let failure = errno
+                buffer.count = start
+                throw ArchiveError(.io, "cannot read '\(path)': \(String(cString: strerror(failure)))")
             }
+            if n == 0 { break }
+            length += n
         }
         buffer.count = start + length
-        guard failure == 0 else { throw ArchiveError(.io, "cannot read '\(path)': \(String(cString: strerror(failure)))") }
         return length
     }
 
@@ -301,6 +308,8 @@ final class SourceFile: @unchecked Sendable {
 final class ChunkList: @unchecked Sendable {
     private let lock = NSLock()
     private var slots: [String?] = []
+    /// The bytes the chunks hold, set by the thread that cut them.
+    var size: Int64 = 0
 
     func reserve() -> Int {
         lock.lock()
@@ -373,6 +382,7 @@ final class ChunkPipeline: @unchecked Sendable {
     func chunk(file path: String, into list: ChunkList, progress: ProgressReporter) throws(ArchiveError) {
         let file = try SourceFile(path)
         let size = try file.size()
+        list.size = size
         var candidates: [Chunker.Candidate] = []
         var first = 0
         var start: Int64 = 0
@@ -512,7 +522,7 @@ final class ChunkPipeline: @unchecked Sendable {
         }
         let compressor = takeCompressor()
         defer { give(compressor) }
-        let compressed = try compress(chunk, with: compressor)
+        let compressed = try compressor.compress(chunk)
         _ = try repository.storage.putIfAbsent(key, compressed)
         if readback {
             // Read back what is on disk: a chunk damaged in memory or on the way must not be
@@ -529,10 +539,6 @@ final class ChunkPipeline: @unchecked Sendable {
         statistics.stored += Int64(compressed.count)
         lock.unlock()
         return hash
-    }
-
-    private func compress(_ chunk: UnsafeRawBufferPointer, with compressor: ZstdCompressor) throws(ArchiveError) -> Data {
-        try compressor.compress(chunk)
     }
 
     /// A buffer of the maximum chunk size; at most one per chunk in flight ever exists.

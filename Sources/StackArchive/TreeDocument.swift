@@ -8,16 +8,7 @@ enum TreeDocument {
     static func encode(_ entries: [TreeEntry]) -> Data {
         var out: [UInt8] = []
         out.reserveCapacity(entries.count * 160 + 8)
-        func text(_ value: String) {
-            // Most names need no escape: their bytes go out as they are.
-            if value.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F || $0 == 0xE2 }) {
-                out.append(contentsOf: JSONText.quoted(value).utf8)
-            } else {
-                out.append(0x22)
-                out.append(contentsOf: value.utf8)
-                out.append(0x22)
-            }
-        }
+        func text(_ value: String) { JSONText.append(value, to: &out) }
         func raw(_ value: StaticString) {
             value.withUTF8Buffer { out.append(contentsOf: $0) }
         }

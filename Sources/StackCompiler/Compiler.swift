@@ -8,10 +8,6 @@ public struct Compilation: Sendable {
     public var diagnostics: [Diagnostic]
     /// How many instance partitions came from a prepared template rather than the general substituter.
     public var templatedPartitions = 0
-    /// The intermediate results (requests, per-actor edges, per-worker partitions), kept with the
-    /// compilation rather than freed one object at a time before it is returned: a render of
-    /// thousands of instances otherwise spends milliseconds tearing them down before printing.
-    var intermediates: [any Sendable] = []
 
     public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 }
@@ -96,8 +92,7 @@ public struct Compiler {
         }
         return Compilation(configuration: configuration,
                            graph: InstanceGraph(instances: instances, edges: edges, softwareTypes: Array(types.values)),
-                           diagnostics: diagnostics.sorted, templatedPartitions: templated,
-                           intermediates: [requests, built.instances, edgesByActor, results.map(\.0), requested, profiles])
+                           diagnostics: diagnostics.sorted, templatedPartitions: templated)
     }
 
     /// Layers, macro-expands and substitutes one profile.

@@ -60,48 +60,34 @@ public enum JSONPrinter {
         out.append(contentsOf: repeatElement(0x20, count: indent * 2))
     }
 
-    private static func text(_ value: String, _ out: inout [UInt8]) {
-        if value.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F || $0 == 0xE2 }) {
-            out.append(contentsOf: quoted(value).utf8)
-        } else {
-            out.append(0x22)
-            out.append(contentsOf: value.utf8)
-            out.append(0x22)
-        }
-    }
-
     private static func write(_ tree: Tree, indent: Int, into out: inout [UInt8]) {
         switch tree {
-        case .string(let value): text(value, &out)
+        case .string(let value): JSONText.append(value, to: &out)
         case .number(let value): out.append(contentsOf: value.utf8)
         case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
         case .null: out.append(contentsOf: "null".utf8)
         case .list(let items):
             guard !items.isEmpty else { out.append(contentsOf: "[]".utf8); return }
             out.append(contentsOf: "[\n".utf8)
+            @Sendable func run(_ range: Range<Int>, into part: inout [UInt8]) {
+                for index in range {
+                    pad(indent + 1, &part)
+                    write(items[index], indent: indent + 1, into: &part)
+                    if index + 1 < items.count { part.append(0x2C) }
+                    part.append(0x0A)
+                }
+            }
             if items.count >= 1024 {
                 // Thousands of instances: each core writes a contiguous run, joined in order.
                 let runs = Parallel.map(Parallel.chunks(of: items.count)) { range in
                     var part: [UInt8] = []
                     part.reserveCapacity(range.count * 256)
-                    for index in range {
-                        pad(indent + 1, &part)
-                        write(items[index], indent: indent + 1, into: &part)
-                        if index + 1 < items.count { part.append(0x2C) }
-                        part.append(0x0A)
-                    }
+                    run(range, into: &part)
                     return part
                 }
                 for run in runs { out.append(contentsOf: run) }
-                pad(indent, &out)
-                out.append(0x5D)
-                return
-            }
-            for (index, item) in items.enumerated() {
-                pad(indent + 1, &out)
-                write(item, indent: indent + 1, into: &out)
-                if index + 1 < items.count { out.append(0x2C) }
-                out.append(0x0A)
+            } else {
+                run(items.indices, into: &out)
             }
             pad(indent, &out)
             out.append(0x5D)
@@ -110,7 +96,7 @@ public enum JSONPrinter {
             out.append(contentsOf: "{\n".utf8)
             for (index, (key, value)) in pairs.enumerated() {
                 pad(indent + 1, &out)
-                text(key, &out)
+                JSONText.append(key, to: &out)
                 out.append(contentsOf: ": ".utf8)
                 write(value, indent: indent + 1, into: &out)
                 if index + 1 < pairs.count { out.append(0x2C) }
