@@ -30,20 +30,24 @@ struct Chunker {
     private let maskSmall: UInt64
     private let maskLarge: UInt64
 
-    /// 256 pseudo-random 64-bit values from a fixed seed: every repository cuts the same data the same way.
-    static let gear: [UInt64] = {
+    /// 256 pseudo-random 64-bit values from a fixed seed (every repository cuts the same data the
+    /// same way), as plain memory for the C loop, allocated once for the process.
+    nonisolated(unsafe) static let gearTable: UnsafePointer<UInt64> = table { $0 }
+    /// The same values shifted left by one, for the first byte of each two-byte step.
+    nonisolated(unsafe) static let shiftedGearTable: UnsafePointer<UInt64> = table { $0 << 1 }
+
+    private static func table(_ transform: (UInt64) -> UInt64) -> UnsafePointer<UInt64> {
+        let memory = UnsafeMutablePointer<UInt64>.allocate(capacity: 256)
         var state: UInt64 = 0x5354_4143_4B43_0001  // "STACKC" 1
-        return (0..<256).map { _ in
+        for index in 0..<256 {
             state &+= 0x9E37_79B9_7F4A_7C15
             var z = state
             z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
+            (memory + index).initialize(to: transform(z ^ (z >> 31)))
         }
-    }()
-
-    /// The gear table shifted left by one, for the first byte of each two-byte step.
-    static let shiftedGear: [UInt64] = gear.map { $0 << 1 }
+        return UnsafePointer(memory)
+    }
 
     init(_ parameters: ChunkerParameters) {
         self.parameters = parameters
@@ -74,42 +78,28 @@ struct Chunker {
     func cut(_ bytes: UnsafeRawBufferPointer, final: Bool) -> Int? {
         let count = bytes.count
         if count <= parameters.minimum { return final ? count : nil }
+        guard let start = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
         let limit = min(count, parameters.maximum)
         let normal = min(limit, parameters.average)
-        var hash: UInt64 = 0
-        let (small, large) = (maskSmall, maskLarge)
-        // Two bytes per step (FastCDC 2020's "rolling two bytes"): the first byte through a table
-        // pre-shifted by one and a mask pre-shifted by one, so the cut points are the same as one
-        // byte at a time, with half the loop overhead.
-        return Self.gear.withUnsafeBufferPointer { table -> Int? in
-            Self.shiftedGear.withUnsafeBufferPointer { shifted -> Int? in
-                var index = parameters.minimum - Self.window
-                while index < parameters.minimum {
-                    hash = (hash << 1) &+ table[Int(bytes[index])]
-                    index += 1
-                }
-                var mask = small, shiftedMask = small << 1
-                var stop = normal
-                while true {
-                    while index + 1 < stop {
-                        hash = (hash << 2) &+ shifted[Int(bytes[index])]
-                        if hash & shiftedMask == 0 { return index + 1 }
-                        hash = hash &+ table[Int(bytes[index + 1])]
-                        if hash & mask == 0 { return index + 2 }
-                        index += 2
-                    }
-                    while index < stop {
-                        hash = (hash << 1) &+ table[Int(bytes[index])]
-                        if hash & mask == 0 { return index + 1 }
-                        index += 1
-                    }
-                    if stop == limit { break }
-                    (mask, shiftedMask, stop) = (large, large << 1, limit)
-                }
-                if limit == parameters.maximum || final { return limit }
-                return nil
-            }
+        // The hash at the first position tested covers the 64 bytes before it, as everywhere.
+        var hash = Self.roll(0, start, from: parameters.minimum - Self.window, to: parameters.minimum)
+        var index = parameters.minimum
+        while true {
+            index = stackc_gear_next(start, index, limit, &hash, Self.gearTable, Self.shiftedGearTable, maskLarge)
+            guard index < limit else { break }
+            // Before the average size only a candidate that also meets the stricter mask cuts.
+            if index >= normal || hash & maskSmall == 0 { return index + 1 }
+            index += 1
         }
+        if limit == parameters.maximum || final { return limit }
+        return nil
+    }
+
+    /// The hash after rolling `bytes[from..<to]` into `hash`, without looking for candidates.
+    private static func roll(_ hash: UInt64, _ bytes: UnsafePointer<UInt8>, from: Int, to: Int) -> UInt64 {
+        var state = hash
+        for index in from..<to { state = (state << 1) &+ gearTable[Int(bytes[index])] }
+        return state
     }
 
     /// Bytes that determine the hash at a position.
@@ -128,36 +118,20 @@ struct Chunker {
     func scan(_ bytes: UnsafeRawBufferPointer, base: Int64, hash: inout UInt64, collect: Bool = true, into candidates: inout [Candidate]) {
         guard let start = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
         let count = bytes.count
-        // Plain pointers and locals: this loop is a third of a re-run's CPU time.
-        let table = Self.gearTable, shifted = Self.shiftedGearTable
-        let (small, large) = (maskSmall, maskLarge)
-        var state = hash
-        if !collect {
-            for index in 0..<count { state = (state << 1) &+ table[Int(start[index])] }
-            hash = state
+        guard collect else {
+            hash = Self.roll(hash, start, from: 0, to: count)
             return
         }
+        var state = hash
         var index = 0
         while true {
-            index = stackc_gear_next(start, index, count, &state, table, shifted, large)
+            index = stackc_gear_next(start, index, count, &state, Self.gearTable, Self.shiftedGearTable, maskLarge)
             guard index < count else { break }
-            candidates.append(Candidate(offset: base + Int64(index), strict: state & small == 0))
+            candidates.append(Candidate(offset: base + Int64(index), strict: state & maskSmall == 0))
             index += 1
         }
         hash = state
     }
-
-    /// The gear tables as plain memory, allocated once for the process.
-    nonisolated(unsafe) static let gearTable: UnsafePointer<UInt64> = {
-        let memory = UnsafeMutablePointer<UInt64>.allocate(capacity: 256)
-        memory.initialize(from: gear, count: 256)
-        return UnsafePointer(memory)
-    }()
-    nonisolated(unsafe) static let shiftedGearTable: UnsafePointer<UInt64> = {
-        let memory = UnsafeMutablePointer<UInt64>.allocate(capacity: 256)
-        memory.initialize(from: shiftedGear, count: 256)
-        return UnsafePointer(memory)
-    }()
 
     /// The end of the chunk that starts at `start` in a file of `size` bytes, from the candidates
     /// (sorted, from `first` on) of a file scanned up to `scanned`; nil when the answer needs bytes
