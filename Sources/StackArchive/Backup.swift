@@ -137,6 +137,7 @@ extension Repository {
             if let old = previous[entry.path], old.kind == .file, old.size == entry.size, old.mtime == entry.mtime,
                old.chunkReferences.allSatisfy(isPresent) {
                 entries[index].chunks = old.chunks
+                entries[index].lengths = old.lengths
                 entries[index].bundle = old.bundle
                 unchangedFiles += 1
                 progress.add(entry.size)
@@ -152,7 +153,8 @@ extension Repository {
                 continue
             }
             let list = ChunkList()
-            try pipeline.chunkConcurrently(file: directory + "/" + entry.path, into: list, progress: progress)
+            let guide = previous[entry.path].flatMap(ChunkGuide.init)
+            try pipeline.chunkConcurrently(file: directory + "/" + entry.path, into: list, guide: guide, progress: progress)
             pending.append((index, list))
         }
         sealBundle()
@@ -163,6 +165,7 @@ extension Repository {
         for (index, list) in pending {
             // The size the chunks hold: a file that grew since the walk is stored as it was read.
             entries[index].chunks = list.hashes
+            entries[index].lengths = list.lengths
             entries[index].size = list.size
         }
         for (list, members) in bundles {
@@ -308,13 +311,16 @@ final class SourceFile: @unchecked Sendable {
 final class ChunkList: @unchecked Sendable {
     private let lock = NSLock()
     private var slots: [String?] = []
+    private var slotLengths: [Int64] = []
     /// The bytes the chunks hold, set by the thread that cut them.
     var size: Int64 = 0
 
-    func reserve() -> Int {
+    /// A place for the next chunk, whose length the cutting thread knows.
+    func reserve(length: Int64) -> Int {
         lock.lock()
         defer { lock.unlock() }
         slots.append(nil)
+        slotLengths.append(length)
         return slots.count - 1
     }
 
@@ -325,6 +331,39 @@ final class ChunkList: @unchecked Sendable {
     }
 
     var hashes: [String] { slots.compactMap { $0 } }
+    var lengths: [Int64] { slotLengths }
+}
+
+/// A file's chunks in the parent snapshot: where its cuts were and what lay between them.
+struct ChunkGuide: Sendable {
+    let hashes: [String]
+    let lengths: [Int64]
+    let offsets: [Int64]
+    /// The first parent chunk with a hash, and the parent chunk starting at an offset.
+    let byHash: [String: Int]
+    let byOffset: [Int64: Int]
+
+    /// Nil for an entry without chunk lengths (a tree written before they were recorded) or whose
+    /// lengths do not add up to its size.
+    init?(_ entry: TreeEntry) {
+        guard entry.kind == .file, let hashes = entry.chunks, let lengths = entry.lengths, !hashes.isEmpty,
+              hashes.count == lengths.count, lengths.allSatisfy({ $0 > 0 }) else { return nil }
+        var offsets: [Int64] = []
+        offsets.reserveCapacity(lengths.count)
+        var offset: Int64 = 0
+        for length in lengths {
+            offsets.append(offset)
+            offset += length
+        }
+        guard offset == entry.size else { return nil }
+        self.hashes = hashes
+        self.lengths = lengths
+        self.offsets = offsets
+        byHash = Dictionary(hashes.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        byOffset = Dictionary(uniqueKeysWithValues: offsets.enumerated().map { ($1, $0) })
+    }
+
+    var count: Int { hashes.count }
 }
 
 /// Hash → (exists? store) → compress → write → read back, on every core, at most a few chunks
@@ -341,7 +380,9 @@ final class ChunkPipeline: @unchecked Sendable {
     private var decompressors: [ZstdDecompressor] = []
     private var written: Set<String> = []
     private var failure: ArchiveError?
-    private(set) var statistics = (read: Int64(0), new: 0, stored: Int64(0), reused: 0)
+    /// `followed`: bytes found where the parent snapshot's chunks were, so never scanned for cuts;
+    /// `searched`: chunks whose cut a guided walk had to search for.
+    private(set) var statistics = (read: Int64(0), new: 0, stored: Int64(0), reused: 0, followed: Int64(0), searched: 0)
     /// Chunk buffers, reused.
     private var buffers: [UnsafeMutableRawBufferPointer] = []
     /// Files chunked at the same time (a multi-database dump is several large files).
@@ -357,7 +398,7 @@ final class ChunkPipeline: @unchecked Sendable {
 
     /// Chunks a file on its own thread (up to one per core at a time); its chunks go to the shared
     /// workers. Failures surface in `finish()`.
-    func chunkConcurrently(file path: String, into list: ChunkList, progress: ProgressReporter) throws(ArchiveError) {
+    func chunkConcurrently(file path: String, into list: ChunkList, guide: ChunkGuide?, progress: ProgressReporter) throws(ArchiveError) {
         if let failure = currentFailure() { throw failure }
         fileSlots.wait()
         fileGroup.enter()
@@ -366,7 +407,7 @@ final class ChunkPipeline: @unchecked Sendable {
                 self.fileSlots.signal()
                 self.fileGroup.leave()
             }
-            do throws(ArchiveError) { try self.chunk(file: path, into: list, progress: progress) } catch { self.fail(error) }
+            do throws(ArchiveError) { try self.chunk(file: path, into: list, guide: guide, progress: progress) } catch { self.fail(error) }
         }
         thread.start()
     }
@@ -378,15 +419,17 @@ final class ChunkPipeline: @unchecked Sendable {
 
     /// Chunks one file: candidates are found window by window on every core (`Chunker.scan`), cuts
     /// are chosen from them in order (`Chunker.nextCut`), and each chunk is read again by the worker
-    /// that hashes it, from the page cache. A single large dump so uses every core.
-    func chunk(file path: String, into list: ChunkList, progress: ProgressReporter) throws(ArchiveError) {
+    /// that hashes it, from the page cache. A single large dump so uses every core. A file the
+    /// parent snapshot had is first followed along the parent's cuts (`chunkGuided`).
+    func chunk(file path: String, into list: ChunkList, guide: ChunkGuide?, progress: ProgressReporter) throws(ArchiveError) {
         let file = try SourceFile(path)
         let size = try file.size()
         list.size = size
         var candidates: [Chunker.Candidate] = []
         var first = 0
         var start: Int64 = 0
-        var scanned: Int64 = 0
+        if let guide { start = try chunkGuided(file: file, size: size, guide: guide, list: list, progress: progress) }
+        var scanned = start
         while start < size {
             if scanned < size {
                 let end = min(size, scanned + Int64(scanWindow))
@@ -396,11 +439,168 @@ final class ChunkPipeline: @unchecked Sendable {
                 scanned = end
             }
             while start < size, let cut = chunker.nextCut(start: start, size: size, scanned: scanned, candidates: candidates, first: &first) {
-                submit(file: file, offset: start, length: Int(cut - start), slot: list.reserve(), list: list)
+                submit(file: file, offset: start, length: Int(cut - start), slot: list.reserve(length: cut - start), list: list)
                 progress.add(cut - start)
                 start = cut
             }
             if let failure = currentFailure() { throw failure }
+        }
+    }
+
+    /// Parent chunks checked ahead of the one the walk waits for, per core.
+    var speculationDepth = 16
+    /// Cuts searched for in a row without meeting the parent's chunks again before the rest of
+    /// the file is chunked the ordinary way.
+    var guidanceGiveUp = 32
+
+    /// Chunks `file` along the parent snapshot's cuts, and returns the offset from which the rest
+    /// must be chunked the ordinary way (the size when done). A cut depends only on the bytes since
+    /// the previous cut, so where the file holds a parent chunk's exact bytes at a cut, its end is
+    /// the next cut: the parent's chunks are hashed at their offsets on every core, ahead of the
+    /// walk, and a chunk that matches is neither scanned for cuts nor stored again. Where one
+    /// differs the walk cuts as the chunker does, until a cut lands on a parent boundary (at the
+    /// same shift as the last match) or a new chunk's hash is a parent chunk's (after an insertion
+    /// or a deletion). The cuts are exactly those of an ordinary chunking: only the work differs.
+    private func chunkGuided(file: SourceFile, size: Int64, guide: ChunkGuide, list: ChunkList, progress: ProgressReporter) throws(ArchiveError) -> Int64 {
+        let lookahead = speculationDepth * max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let maximum = chunker.parameters.maximum
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: maximum, alignment: 64)
+        var pending: [Speculation] = []
+        defer {
+            for speculation in pending { speculation.cancel() }
+            buffer.deallocate()
+        }
+        /// Whether parent chunk `index` can be this file's chunk at `offset`: the parent's last chunk
+        /// ended at its end of file, not at a cut, so it fits only where this file ends too.
+        func fits(_ index: Int, at offset: Int64) -> Bool {
+            guard index < guide.count else { return false }
+            let end = offset + guide.lengths[index]
+            return index == guide.count - 1 ? end == size : end <= size
+        }
+        var start: Int64 = 0
+        var expected: Int? = 0
+        var shift: Int64 = 0
+        var misses = 0
+        while start < size {
+            if let failure = currentFailure() { throw failure }
+            if let index = expected, fits(index, at: start) {
+                // Checks of chunks the walk cut through are dropped; the rest stay valid if the
+                // walk is back at the same shift, and are dropped too if it is not.
+                while let front = pending.first, front.offset < start {
+                    front.cancel()
+                    pending.removeFirst()
+                }
+                if let front = pending.first, front.index != index || front.offset != start {
+                    for speculation in pending { speculation.cancel() }
+                    pending.removeAll()
+                }
+                // Speculate along the parent's chunks as though each will match.
+                var next = pending.last.map { ($0.index + 1, $0.offset + guide.lengths[$0.index]) } ?? (index, start)
+                while pending.count < lookahead && fits(next.0, at: next.1) {
+                    let speculation = Speculation(index: next.0, offset: next.1)
+                    speculate(speculation, file: file, guide: guide)
+                    pending.append(speculation)
+                    next = (next.0 + 1, next.1 + guide.lengths[next.0])
+                }
+                let front = pending.removeFirst()
+                front.done.wait()
+                if front.matched {
+                    let length = guide.lengths[index]
+                    count(reused: length, followed: true)
+                    list.set(list.reserve(length: length), guide.hashes[index])
+                    progress.add(length)
+                    start += length
+                    expected = index + 1
+                    misses = 0
+                    continue
+                }
+            }
+            // Not a parent chunk here: cut as the chunker does, reading no more than the cut needs.
+            let remaining = Int(min(Int64(maximum), size - start))
+            var count = min(remaining, chunker.parameters.average * 2)
+            try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]), at: start)
+            var cut = chunker.cut(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), final: count == remaining && start + Int64(count) == size)
+            if cut == nil {
+                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[count..<remaining]), at: start + Int64(count))
+                count = remaining
+                cut = chunker.cut(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), final: true)
+            }
+            let length = cut ?? count
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<length])
+            let hash = Repository.hex(SHA256.hash(data: chunk))
+            submit(Data(chunk), hash: hash, slot: list.reserve(length: Int64(length)), list: list)
+            progress.add(Int64(length))
+            lock.lock()
+            statistics.searched += 1
+            lock.unlock()
+            start += Int64(length)
+            if let index = guide.byHash[hash] {
+                // Back in step with the parent, shifted by what was inserted or deleted before.
+                expected = index + 1
+                shift = start - (guide.offsets[index] + guide.lengths[index])
+                misses = 0
+            } else {
+                expected = guide.byOffset[start - shift]
+                misses += 1
+                if misses >= guidanceGiveUp { return start }
+            }
+        }
+        return size
+    }
+
+    /// A parent chunk checked at an offset of the file being backed up.
+    private final class Speculation: @unchecked Sendable {
+        let index: Int
+        let offset: Int64
+        /// Set by the worker before `done` is signalled.
+        var matched = false
+        let done = DispatchSemaphore(value: 0)
+        private let lock = NSLock()
+        private var cancelled = false
+
+        init(index: Int, offset: Int64) {
+            self.index = index
+            self.offset = offset
+        }
+
+        func cancel() {
+            lock.lock()
+            cancelled = true
+            lock.unlock()
+        }
+
+        var isCancelled: Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            return cancelled
+        }
+    }
+
+    /// Reads and hashes the bytes where a parent chunk would be; if they are its bytes, stores the
+    /// chunk (present already, unless the repository lost it) and says it matched.
+    private func speculate(_ speculation: Speculation, file: SourceFile, guide: ChunkGuide) {
+        slots.wait()
+        group.enter()
+        queue.async {
+            defer {
+                speculation.done.signal()
+                self.slots.signal()
+                self.group.leave()
+            }
+            if speculation.isCancelled { return }
+            let buffer = self.takeBuffer()
+            defer { self.give(buffer: buffer) }
+            do throws(ArchiveError) {
+                let bytes = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(guide.lengths[speculation.index])])
+                try file.read(into: bytes, at: speculation.offset)
+                let hash = Repository.hex(SHA256.hash(data: UnsafeRawBufferPointer(bytes)))
+                guard hash == guide.hashes[speculation.index] else { return }
+                // Counted when the walk takes it: a check it cut through did not read the file.
+                _ = try self.store(UnsafeRawBufferPointer(bytes), hash: hash, counted: false)
+                speculation.matched = true
+            } catch {
+                self.fail(error)
+            }
         }
     }
 
@@ -478,7 +678,7 @@ final class ChunkPipeline: @unchecked Sendable {
             var start = 0
             while start < raw.count {
                 let cut = chunker.cut(UnsafeRawBufferPointer(rebasing: raw[start...]), final: true) ?? (raw.count - start)
-                submit(Data(raw[start..<(start + cut)]), slot: list.reserve(), list: list)
+                submit(Data(raw[start..<(start + cut)]), slot: list.reserve(length: Int64(cut)), list: list)
                 start += cut
             }
         }
@@ -486,10 +686,11 @@ final class ChunkPipeline: @unchecked Sendable {
 
     /// Stores one whole buffer as a single chunk (a bundle of small files).
     func submit(_ chunk: Data, into list: ChunkList) {
-        submit(chunk, slot: list.reserve(), list: list)
+        submit(chunk, slot: list.reserve(length: Int64(chunk.count)), list: list)
     }
 
-    private func submit(_ chunk: Data, slot: Int, list: ChunkList) {
+    /// `hash` is the chunk's, when the caller already computed it from these bytes.
+    private func submit(_ chunk: Data, hash: String? = nil, slot: Int, list: ChunkList) {
         slots.wait()
         group.enter()
         queue.async {
@@ -498,7 +699,7 @@ final class ChunkPipeline: @unchecked Sendable {
                 self.group.leave()
             }
             let result: Result<String, ArchiveError> = chunk.withUnsafeBytes { raw in
-                do throws(ArchiveError) { return .success(try self.store(raw)) } catch { return .failure(error) }
+                do throws(ArchiveError) { return .success(try self.store(raw, hash: hash)) } catch { return .failure(error) }
             }
             switch result {
             case .success(let hash): list.set(slot, hash)
@@ -507,18 +708,21 @@ final class ChunkPipeline: @unchecked Sendable {
         }
     }
 
-    private func store(_ chunk: UnsafeRawBufferPointer) throws(ArchiveError) -> String {
-        let hash = Repository.hex(SHA256.hash(data: chunk))
+    /// `counted` false leaves the bytes read and the chunk reused to the caller to count.
+    private func store(_ chunk: UnsafeRawBufferPointer, hash known: String? = nil, counted: Bool = true) throws(ArchiveError) -> String {
+        let hash = known ?? Repository.hex(SHA256.hash(data: chunk))
         let key = Repository.chunkKey(hash)
         lock.lock()
-        statistics.read += Int64(chunk.count)
         let claimed = written.insert(hash).inserted
         lock.unlock()
         if !claimed || repository.storage.exists(key) {
-            lock.lock()
-            statistics.reused += 1
-            lock.unlock()
+            if counted { count(reused: Int64(chunk.count)) }
             return hash
+        }
+        if counted {
+            lock.lock()
+            statistics.read += Int64(chunk.count)
+            lock.unlock()
         }
         let compressor = takeCompressor()
         defer { give(compressor) }
@@ -539,6 +743,14 @@ final class ChunkPipeline: @unchecked Sendable {
         statistics.stored += Int64(compressed.count)
         lock.unlock()
         return hash
+    }
+
+    private func count(reused bytes: Int64, followed: Bool = false) {
+        lock.lock()
+        statistics.read += bytes
+        statistics.reused += 1
+        if followed { statistics.followed += bytes }
+        lock.unlock()
     }
 
     /// A buffer of the maximum chunk size; at most one per chunk in flight ever exists.

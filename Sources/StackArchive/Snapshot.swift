@@ -14,6 +14,9 @@ public struct TreeEntry: Codable, Sendable, Equatable {
     public var target: String?
     /// SHA-256 of each chunk, in order.
     public var chunks: [String]?
+    /// The byte length of each chunk, in order (absent in trees written before it was recorded).
+    /// The next backup of a changed file checks these extents first instead of searching for cuts.
+    public var lengths: [Int64]? = nil
     /// A small file stored inside a bundle chunk: its bytes are `size` bytes at `offset` of `chunk`.
     public var bundle: BundleSlice?
 

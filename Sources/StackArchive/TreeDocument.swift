@@ -35,7 +35,16 @@ enum TreeDocument {
             }
             raw("\"kind\":\"")
             out.append(contentsOf: entry.kind.rawValue.utf8)
-            raw("\",\"mode\":")
+            raw("\"")
+            if let lengths = entry.lengths {
+                raw(",\"lengths\":[")
+                for (position, length) in lengths.enumerated() {
+                    if position > 0 { raw(",") }
+                    number(length)
+                }
+                raw("]")
+            }
+            raw(",\"mode\":")
             number(entry.mode)
             raw(",\"mtime\":")
             number(entry.mtime)
@@ -106,6 +115,14 @@ enum TreeDocument {
                         if try reader.peek() == UInt8(ascii: "]") { reader.index += 1; return chunks }
                         repeat { chunks.append(try reader.string()) } while try reader.separator(closing: UInt8(ascii: "]"))
                         return chunks
+                    }
+                case "lengths":
+                    entry.lengths = try reader.nullable { (reader) throws(Malformed) in
+                        var lengths: [Int64] = []
+                        try reader.expect(UInt8(ascii: "["))
+                        if try reader.peek() == UInt8(ascii: "]") { reader.index += 1; return lengths }
+                        repeat { lengths.append(try reader.integer()) } while try reader.separator(closing: UInt8(ascii: "]"))
+                        return lengths
                     }
                 case "bundle":
                     entry.bundle = try reader.nullable { (reader) throws(Malformed) in

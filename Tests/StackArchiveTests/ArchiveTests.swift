@@ -51,6 +51,7 @@ func fingerprint(_ root: String) -> [String] {
             TreeEntry(path: path, kind: index % 3 == 0 ? .file : index % 3 == 1 ? .directory : .symlink, mode: 0o640 + index,
                       size: Int64(index) << 33, mtime: -Int64(index) * 1_000_000_007, target: index % 3 == 2 ? path + " →" : nil,
                       chunks: index % 3 == 0 ? [String(repeating: "ab", count: 32), String(repeating: "cd", count: 32)] : nil,
+                      lengths: index % 3 == 0 ? [262_144, Int64(index) << 33] : nil,
                       bundle: index == 3 ? BundleSlice(chunk: String(repeating: "ef", count: 32), offset: 12_345) : nil)
         }
     }
@@ -134,10 +135,104 @@ func fingerprint(_ root: String) -> [String] {
             pipeline.scanWindow = window
             pipeline.scanPart = part
             let list = ChunkList()
-            try pipeline.chunk(file: path, into: list, progress: ProgressReporter(label: "", total: 0, enabled: false))
+            try pipeline.chunk(file: path, into: list, guide: nil, progress: ProgressReporter(label: "", total: 0, enabled: false))
             try pipeline.finish()
             #expect(list.hashes == expected, "size \(size)")
         }
+    }
+}
+
+@Suite struct GuidedChunkingTests {
+    /// A dump as it changes between two backups.
+    enum Edit: String, CaseIterable, CustomTestStringConvertible {
+        case unchanged, rowsUpdated, rowsInserted, rowsInsertedThenUpdated, rowsDeleted, prepended, appendedALittle, appendedALot, truncated, rewritten, shrunkToNothingMuch, blocksRepeated
+        var testDescription: String { rawValue }
+
+        func apply(_ data: Data, _ rng: inout Seeded) -> Data {
+            var data = data
+            switch self {
+            case .unchanged: break
+            case .rowsUpdated:
+                for _ in 0..<10 {
+                    let start = Int(rng.next() % UInt64(data.count - 1000))
+                    data.replaceSubrange(start..<start + 1000, with: randomBytes(1000, &rng))
+                }
+            case .rowsInserted: data.insert(contentsOf: dumpText(80, &rng), at: 100_000)
+            case .rowsInsertedThenUpdated:
+                data.insert(contentsOf: dumpText(80, &rng), at: 100_000)
+                for place in 0..<10 { data.replaceSubrange(600_000 + place * 200_000..<600_100 + place * 200_000, with: randomBytes(100, &rng)) }
+            case .rowsDeleted: data.removeSubrange(500_000..<507_000)
+            case .prepended: data.insert(contentsOf: randomBytes(33, &rng), at: 0)
+            case .appendedALittle: data.append(randomBytes(100, &rng))
+            case .appendedALot: data.append(dumpText(20_000, &rng))
+            case .truncated: data = data.prefix(2_000_001)
+            case .rewritten: data = randomBytes(data.count, &rng)
+            case .shrunkToNothingMuch: data = data.prefix(100)
+            case .blocksRepeated: data = data.prefix(1_000_000) + data.prefix(1_000_000) + data.suffix(1_000_000)
+            }
+            return data
+        }
+    }
+
+    func chunks(of path: String, repository: Repository, guide: ChunkGuide?, depth: Int) throws -> (list: ChunkList, followed: Int64, searched: Int) {
+        let pipeline = ChunkPipeline(repository: repository, readback: true)
+        pipeline.speculationDepth = depth
+        let list = ChunkList()
+        try pipeline.chunk(file: path, into: list, guide: guide, progress: ProgressReporter(label: "", total: 0, enabled: false))
+        try pipeline.finish()
+        return (list, pipeline.statistics.followed, pipeline.statistics.searched)
+    }
+
+    /// Following the parent's cuts is only a shortcut: a changed dump must be cut exactly where an
+    /// ordinary chunking cuts it, whatever the change, and the unchanged stretches must be followed.
+    @Test(arguments: Edit.allCases, [1, 16])
+    func aChangedFileIsCutWhereAnOrdinaryChunkingCutsIt(edit: Edit, depth: Int) throws {
+        var rng = Seeded(state: 21)
+        let tree = try TemporaryTree([:])
+        let repository = try Repository.initialize(at: tree.path("repo"), chunkSize: 64 << 10)
+        let before = dumpText(25_000, &rng) + randomBytes(1_500_000, &rng)
+        try before.write(to: URL(fileURLWithPath: tree.path("dump")))
+        let parent = try chunks(of: tree.path("dump"), repository: repository, guide: nil, depth: depth).list
+        #expect(parent.lengths.reduce(0, +) == Int64(before.count) && parent.lengths.count == parent.hashes.count)
+        let entry = TreeEntry(path: "dump", kind: .file, mode: 0o600, size: Int64(before.count), mtime: 0, target: nil,
+                              chunks: parent.hashes, lengths: parent.lengths, bundle: nil)
+        let guide = try #require(ChunkGuide(entry))
+
+        let after = edit.apply(before, &rng)
+        try after.write(to: URL(fileURLWithPath: tree.path("dump")))
+        let ordinary = try chunks(of: tree.path("dump"), repository: repository, guide: nil, depth: depth).list
+        let (guided, followed, searched) = try chunks(of: tree.path("dump"), repository: repository, guide: guide, depth: depth)
+        let sameCuts = guided.hashes == ordinary.hashes && guided.lengths == ordinary.lengths
+        let firstDifference = zip(guided.lengths, ordinary.lengths).enumerated().first { $1.0 != $1.1 }?.offset ?? min(guided.lengths.count, ordinary.lengths.count)
+        #expect(sameCuts, "cuts differ from chunk \(firstDifference) of \(ordinary.lengths.count)")
+        // A cut is searched for only where the bytes are new, plus one chunk where the file's
+        // shift against the parent changes (an insertion or a deletion).
+        let new = Set(guided.hashes).subtracting(parent.hashes).count
+        let shifts = edit == .blocksRepeated ? 2 : [.rowsInserted, .rowsInsertedThenUpdated, .rowsDeleted, .prepended].contains(edit) ? 1 : 0
+        if edit != .rewritten && edit != .shrunkToNothingMuch {
+            #expect(searched <= new + shifts, "\(searched) cuts searched for \(new) new chunks")
+        }
+        let share = Double(followed) / Double(after.count)
+        switch edit {
+        case .unchanged: #expect(followed == Int64(after.count))
+        case .rowsUpdated, .rowsInserted, .rowsInsertedThenUpdated, .rowsDeleted, .prepended, .appendedALittle, .truncated, .blocksRepeated:
+            #expect(share > 0.6, "only \(Int(share * 100)) % followed")
+        case .appendedALot: #expect(followed >= Int64(before.count) * 9 / 10)
+        case .rewritten, .shrunkToNothingMuch: #expect(followed == 0)
+        }
+    }
+
+    @Test func aTreeWithoutLengthsOrWithWrongOnesGuidesNothing() {
+        let entry = TreeEntry(path: "dump", kind: .file, mode: 0o600, size: 10, mtime: 0, target: nil,
+                              chunks: ["a", "b"], lengths: nil, bundle: nil)
+        #expect(ChunkGuide(entry) == nil)
+        var wrong = entry
+        wrong.lengths = [4, 5]
+        #expect(ChunkGuide(wrong) == nil)
+        wrong.lengths = [10]
+        #expect(ChunkGuide(wrong) == nil)
+        wrong.lengths = [4, 6]
+        #expect(ChunkGuide(wrong) != nil)
     }
 }
 
