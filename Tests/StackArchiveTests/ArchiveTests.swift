@@ -276,6 +276,13 @@ func fingerprint(_ root: String) -> [String] {
         #expect(try repository.verify().isHealthy)
     }
 
+    @Test func theTreeIsInByteOrderOfPaths() throws {
+        // '-' sorts before '/', so a sibling "a-c" comes between "a" and "a/b"; "ä" is two bytes
+        // above every ASCII name.
+        let tree = try TemporaryTree(["a/b": "", "a-c": "", "ä": "", "B": "", "a/a b": ""])
+        #expect(try Repository.walk(tree.path("")).map(\.path) == ["B", "a", "a-c", "a/a b", "a/b", "ä"])
+    }
+
     @Test func theSameFileTwiceIsStoredOnce() throws {
         var rng = Seeded(state: 3)
         let data = randomBytes(3 << 20, &rng)
