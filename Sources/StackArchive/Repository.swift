@@ -61,11 +61,21 @@ public struct Repository: Sendable {
     static func chunkKey(_ hash: String) -> String { "chunks/\(hash.prefix(2))/\(hash)" }
     static func snapshotKey(_ id: String) -> String { "snapshots/\(id).json" }
 
+    /// Lowercase hex, written straight into the string's storage: every chunk read, written or
+    /// compared is named this way, tens of thousands of times a backup.
     static func hex<D: Digest>(_ digest: D) -> String {
-        var text = ""
-        text.reserveCapacity(64)
-        for byte in digest { text += String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }
-        return text
+        digest.withUnsafeBytes { bytes in
+            String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+                let digits: StaticString = "0123456789abcdef"
+                digits.withUTF8Buffer { digits in
+                    for (index, byte) in bytes.enumerated() {
+                        out[index * 2] = digits[Int(byte >> 4)]
+                        out[index * 2 + 1] = digits[Int(byte & 0x0F)]
+                    }
+                }
+                return bytes.count * 2
+            }
+        }
     }
 
     // MARK: - Snapshots

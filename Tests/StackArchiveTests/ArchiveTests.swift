@@ -276,6 +276,11 @@ func fingerprint(_ root: String) -> [String] {
         #expect(try repository.verify().isHealthy)
     }
 
+    @Test func chunksAreNamedByTheLowercaseHexOfTheirSHA256() {
+        #expect(Repository.hex(SHA256Hasher.hash(Data("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(Repository.hex(SHA256Hasher.hash(Data())) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+
     @Test func theTreeIsInByteOrderOfPaths() throws {
         // '-' sorts before '/', so a sibling "a-c" comes between "a" and "a/b"; "ä" is two bytes
         // above every ASCII name.
