@@ -172,12 +172,26 @@ extension Repository {
             guard let hash = list.hashes.first else { continue }
             for (index, offset) in members { entries[index].bundle = BundleSlice(chunk: hash, offset: offset) }
         }
+        // The data chunks go to disk while the tree is encoded and stored; a second sync then
+        // only has the tree's chunks to write.
+        final class Flush: @unchecked Sendable {
+            var result: Result<Void, ArchiveError> = .success(())
+            let done = DispatchSemaphore(value: 0)
+        }
+        let flush = Flush()
+        let dataStorage = storage
+        Thread {
+            flush.result = Result { () throws(ArchiveError) in try dataStorage.sync() }
+            flush.done.signal()
+        }.start()
         // The tree is stored as chunks too: deduplicated against the parent's where unchanged,
         // read back like any chunk, and checked by verify.
         let document = TreeDocument.encode(entries)
         let treeList = ChunkList()
         pipeline.submitChunks(of: document, into: treeList)
         try pipeline.finish()
+        flush.done.wait()
+        try flush.result.get()
         try storage.sync()
 
         let files = entries.filter { $0.kind == .file }

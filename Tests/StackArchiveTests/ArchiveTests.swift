@@ -61,6 +61,17 @@ func fingerprint(_ root: String) -> [String] {
         #expect(try TreeDocument.decode(TreeDocument.encode([])) == [])
     }
 
+    @Test func aLongTreeEncodedInPartsReadsBackWhole() throws {
+        // Long enough to be encoded in parts on a machine with two or more cores.
+        let many = (0..<12_000).map { index in
+            TreeEntry(path: "small/\(index)", kind: .file, mode: 0o644, size: Int64(index), mtime: Int64(index) * -7, target: nil,
+                      chunks: nil, bundle: BundleSlice(chunk: String(repeating: "0a", count: 32), offset: Int64(index) * 9))
+        }
+        let document = TreeDocument.encode(many)
+        #expect(try TreeDocument.decode(document) == many)
+        #expect(String(decoding: document, as: UTF8.self).split(separator: "\n").count == many.count + 2)
+    }
+
     @Test func foundationsEncodingOfTheSameTreeReadsTheSame() throws {
         // Another writer's escapes (\/, \u00e9 …) and unknown keys must read the same.
         let encoder = JSONEncoder()
