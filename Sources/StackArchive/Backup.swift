@@ -535,8 +535,13 @@ final class ChunkPipeline: @unchecked Sendable {
                 front.done.wait()
                 if front.matched {
                     let length = guide.lengths[index]
-                    count(reused: length, followed: true)
-                    list.set(list.reserve(length: length), guide.hashes[index])
+                    if front.present {
+                        count(reused: length, followed: true)
+                        list.set(list.reserve(length: length), guide.hashes[index])
+                    } else {
+                        // The repository lost the parent's chunk: it is stored again, from the file.
+                        submit(file: file, offset: start, length: Int(length), slot: list.reserve(length: length), list: list)
+                    }
                     progress.add(length)
                     start += length
                     expected = index + 1
@@ -581,8 +586,10 @@ final class ChunkPipeline: @unchecked Sendable {
     private final class Speculation: @unchecked Sendable {
         let index: Int
         let offset: Int64
-        /// Set by the worker before `done` is signalled.
+        /// Set by the worker before `done` is signalled: the bytes are the parent chunk's, and
+        /// that chunk is in the repository.
         var matched = false
+        var present = false
         let done = DispatchSemaphore(value: 0)
         private let lock = NSLock()
         private var cancelled = false
@@ -605,8 +612,9 @@ final class ChunkPipeline: @unchecked Sendable {
         }
     }
 
-    /// Reads and hashes the bytes where a parent chunk would be; if they are its bytes, stores the
-    /// chunk (present already, unless the repository lost it) and says it matched.
+    /// Reads and hashes the bytes where a parent chunk would be, and says whether they are its
+    /// bytes and whether the chunk is in the repository. Nothing is stored: a check the walk
+    /// cuts through must leave no trace.
     private func speculate(_ speculation: Speculation, file: SourceFile, guide: ChunkGuide) {
         slots.wait()
         group.enter()
@@ -624,8 +632,7 @@ final class ChunkPipeline: @unchecked Sendable {
                 try file.read(into: bytes, at: speculation.offset)
                 let hash = Repository.hex(SHA256.hash(data: UnsafeRawBufferPointer(bytes)))
                 guard hash == guide.hashes[speculation.index] else { return }
-                // Counted when the walk takes it: a check it cut through did not read the file.
-                _ = try self.store(UnsafeRawBufferPointer(bytes), hash: hash, counted: false)
+                speculation.present = self.isStored(hash)
                 speculation.matched = true
             } catch {
                 self.fail(error)
@@ -737,22 +744,19 @@ final class ChunkPipeline: @unchecked Sendable {
         }
     }
 
-    /// `counted` false leaves the bytes read and the chunk reused to the caller to count.
-    private func store(_ chunk: UnsafeRawBufferPointer, hash known: String? = nil, counted: Bool = true) throws(ArchiveError) -> String {
+    private func store(_ chunk: UnsafeRawBufferPointer, hash known: String? = nil) throws(ArchiveError) -> String {
         let hash = known ?? Repository.hex(SHA256.hash(data: chunk))
         let key = Repository.chunkKey(hash)
         lock.lock()
         let claimed = written.insert(hash).inserted
         lock.unlock()
         if !claimed || repository.storage.exists(key) {
-            if counted { count(reused: Int64(chunk.count)) }
+            count(reused: Int64(chunk.count))
             return hash
         }
-        if counted {
-            lock.lock()
-            statistics.read += Int64(chunk.count)
-            lock.unlock()
-        }
+        lock.lock()
+        statistics.read += Int64(chunk.count)
+        lock.unlock()
         let compressor = takeCompressor()
         defer { give(compressor) }
         let compressed = try compressor.compress(chunk)
@@ -772,6 +776,14 @@ final class ChunkPipeline: @unchecked Sendable {
         statistics.stored += Int64(compressed.count)
         lock.unlock()
         return hash
+    }
+
+    /// Whether a chunk is in the repository, or being written by this backup.
+    private func isStored(_ hash: String) -> Bool {
+        lock.lock()
+        let claimed = written.contains(hash)
+        lock.unlock()
+        return claimed || repository.storage.exists(Repository.chunkKey(hash))
     }
 
     private func count(reused bytes: Int64, followed: Bool = false) {

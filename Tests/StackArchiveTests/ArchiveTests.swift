@@ -233,6 +233,26 @@ func fingerprint(_ root: String) -> [String] {
         }
     }
 
+    @Test func aParentChunkTheRepositoryLostIsStoredAgain() throws {
+        var rng = Seeded(state: 8)
+        let tree = try TemporaryTree([:])
+        try FileManager.default.createDirectory(atPath: tree.path("src"), withIntermediateDirectories: true)
+        var data = dumpText(40_000, &rng)
+        try data.write(to: URL(fileURLWithPath: tree.path("src/dump")))
+        let repository = try Repository.initialize(at: tree.path("repo"), chunkSize: 64 << 10)
+        let first = try repository.backup(tree.path("src"), options: BackupOptions(source: "s"))
+        let lost = try #require(first.tree.first { $0.path == "dump" }?.chunks?[3])
+        try FileManager.default.removeItem(atPath: tree.path("repo/" + Repository.chunkKey(lost)))
+
+        data.append(dumpText(10, &rng))
+        try data.write(to: URL(fileURLWithPath: tree.path("src/dump")))
+        let second = try repository.backup(tree.path("src"), options: BackupOptions(source: "s"))
+        #expect(second.tree.first { $0.path == "dump" }?.chunks?.contains(lost) == true)
+        #expect(FileManager.default.fileExists(atPath: tree.path("repo/" + Repository.chunkKey(lost))))
+        _ = try repository.restore(second.record, to: tree.path("out"))
+        #expect(FileManager.default.contents(atPath: tree.path("out/dump")) == data)
+    }
+
     @Test func aTreeWithoutLengthsOrWithWrongOnesGuidesNothing() {
         let entry = TreeEntry(path: "dump", kind: .file, mode: 0o600, size: 10, mtime: 0, target: nil,
                               chunks: ["a", "b"], lengths: nil, bundle: nil)
