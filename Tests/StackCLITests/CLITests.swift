@@ -276,8 +276,17 @@ func expectGolden(_ actual: String, _ golden: String, sourceLocation: SourceLoca
         let full = Date().timeIntervalSince(start)
         var interrupted = 0
         for iteration in 0..<24 {
-            // New data each time, so every backup writes chunks when it is killed.
-            try noise(24 << 20).write(to: URL(fileURLWithPath: source + "/dump"))
+            // New data each time, so every backup writes chunks when it is killed: a whole new dump,
+            // or every other time a stretch rewritten in place (the backup then follows the
+            // parent's chunks around it).
+            if iteration % 2 == 0 {
+                try noise(24 << 20).write(to: URL(fileURLWithPath: source + "/dump"))
+            } else {
+                let handle = try #require(FileHandle(forWritingAtPath: source + "/dump"))
+                try handle.seek(toOffset: UInt64.random(in: 0...(20 << 20)))
+                try handle.write(contentsOf: noise(2 << 20))
+                try handle.close()
+            }
             let prune = iteration % 4 == 3
             let arguments = prune ? ["archive", "prune", repo, "--keep-last", "2"] : ["archive", "backup", repo, source, "--source", "db0", "--quiet"]
             let before = try Run(["archive", "ls", repo, "--format", "json"]).stdout
@@ -287,7 +296,8 @@ func expectGolden(_ actual: String, _ golden: String, sourceLocation: SourceLoca
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            let delay = Double.random(in: 0...(prune ? 0.05 : full))
+            // A stretch changed in place takes a fraction of a whole new dump's time.
+            let delay = Double.random(in: 0...(prune ? 0.05 : iteration % 2 == 0 ? full : full / 4))
             Thread.sleep(forTimeInterval: delay)
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
