@@ -75,6 +75,14 @@ extension Repository {
         let held: RepositoryLock? = dryRun ? nil : try lock(report: report)
         defer { held?.release() }
         let all = try snapshots()
+        // A manifest that cannot be read still owns its chunks: reclaiming them could destroy the
+        // only copy of a snapshot a repair would recover.
+        let unreadable = try storage.list("snapshots/").map(\.key).filter { $0.hasSuffix(".json") }
+            .filter { key in !all.contains { Self.snapshotKey($0.id) == key } }
+        if let first = unreadable.sorted().first {
+            throw ArchiveError(.corrupt, "the manifest \(first) cannot be read" + (unreadable.count > 1 ? " (and \(unreadable.count - 1) more)" : "") + "; nothing was pruned",
+                               remedy: "run 'stackc archive verify' to see what is damaged")
+        }
         var reasons: [String: [String]] = [:]
         for (_, group) in Dictionary(grouping: all, by: \.snapshot.source) {
             reasons.merge(policy.keep(group)) { $0 + $1 }
@@ -96,8 +104,21 @@ extension Repository {
             needs[record.id] = used
         }
         let sizes = Dictionary(try storage.list("chunks/").map { (String($0.key.split(separator: "/").last ?? ""), $0.size) }, uniquingKeysWith: { a, _ in a })
+        // The newest snapshot of each source that verifies — every chunk it needs present and
+        // matching its hash — is kept whatever the policy says: when the newest is damaged, it is
+        // the last good copy.
+        var protected = Set<String>()
+        for (_, group) in Dictionary(grouping: all, by: \.snapshot.source) {
+            for record in group.reversed() {
+                let chunks = needs[record.id] ?? []
+                guard chunks.allSatisfy({ sizes[$0] != nil }), intact(chunks) else { continue }
+                protected.insert(record.id)
+                if reasons[record.id]?.contains("newest") != true { reasons[record.id, default: []].append("newest verified") }
+                break
+            }
+        }
         if let limit = policy.maxSize {
-            let newest = Set(Dictionary(grouping: all, by: \.snapshot.source).values.compactMap { $0.last?.id })
+            let newest = protected.union(Dictionary(grouping: all, by: \.snapshot.source).values.compactMap { $0.last?.id })
             func stored(_ ids: Set<String>) -> Int64 {
                 var used = Set<String>()
                 for record in all where ids.contains(record.id) { used.formUnion(needs[record.id] ?? []) }
@@ -122,6 +143,32 @@ extension Repository {
         }
         return PruneResult(kept: kept, removed: removed, reclaimedChunks: unreferenced.count,
                            reclaimedBytes: unreferenced.values.reduce(0, +))
+    }
+
+    /// Whether every one of `chunks` decompresses to its hash; read on every core.
+    func intact(_ chunks: Set<String>) -> Bool {
+        let hashes = Array(chunks)
+        final class Verdict: @unchecked Sendable {
+            let lock = NSLock()
+            var damaged = false
+        }
+        let verdict = Verdict()
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        DispatchQueue.concurrentPerform(iterations: cores) { part in
+            let decompressor = ZstdDecompressor()
+            for index in stride(from: part, to: hashes.count, by: cores) {
+                verdict.lock.lock()
+                let stop = verdict.damaged
+                verdict.lock.unlock()
+                if stop { return }
+                if (try? readChunk(hashes[index], using: decompressor)) == nil {
+                    verdict.lock.lock()
+                    verdict.damaged = true
+                    verdict.lock.unlock()
+                }
+            }
+        }
+        return !verdict.damaged
     }
 
     /// Paths added, removed and modified from snapshot `a` to snapshot `b`.

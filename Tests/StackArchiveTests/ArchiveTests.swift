@@ -552,6 +552,52 @@ func fingerprint(_ root: String) -> [String] {
         #expect(Array(keep.keys) == [all[2].id])
     }
 
+    enum Harm: String, CaseIterable { case flipped, truncated, missing }
+
+    /// Three hourly snapshots of a dump that changes whole each time; returns them oldest first.
+    func threeSnapshots(in tree: TemporaryTree) throws -> (Repository, [BackupResult]) {
+        var rng = Seeded(state: 4)
+        let repository = try Repository.initialize(at: tree.path("repo"), chunkSize: 64 << 10)
+        try FileManager.default.createDirectory(atPath: tree.path("src"), withIntermediateDirectories: true)
+        var results: [BackupResult] = []
+        for hour in 0..<3 {
+            try randomBytes(300_000, &rng).write(to: URL(fileURLWithPath: tree.path("src/dump")))
+            results.append(try repository.backup(tree.path("src"), options: BackupOptions(source: "db0", time: Date(timeIntervalSince1970: Double(hour) * 3600))))
+        }
+        return (repository, results)
+    }
+
+    @Test(arguments: Harm.allCases)
+    func theNewestSnapshotThatVerifiesSurvivesAPolicyThatKeepsOnlyADamagedOne(harm: Harm) throws {
+        let tree = try TemporaryTree([:])
+        let (repository, results) = try threeSnapshots(in: tree)
+        let chunk = try #require(results[2].tree.first { $0.path == "dump" }?.chunks?.first)
+        let path = tree.path("repo/" + Repository.chunkKey(chunk))
+        switch harm {
+        case .flipped: try CorruptionTests().damage(path, .flip)
+        case .truncated: try CorruptionTests().damage(path, .truncate)
+        case .missing: try FileManager.default.removeItem(atPath: path)
+        }
+        let result = try repository.prune(RetentionPolicy(last: 1), dryRun: false)
+        #expect(Set(result.kept.map(\.0.id)) == [results[1].record.id, results[2].record.id])
+        #expect(result.kept.first { $0.0.id == results[1].record.id }?.1 == ["newest verified"])
+        #expect(result.removed.map(\.id) == [results[0].record.id])
+        _ = try repository.restore(results[1].record, to: tree.path("out"))
+    }
+
+    @Test func aManifestThatCannotBeReadStopsPruneBeforeAnythingIsDeleted() throws {
+        let tree = try TemporaryTree([:])
+        let (repository, results) = try threeSnapshots(in: tree)
+        try CorruptionTests().damage(tree.path("repo/" + Repository.snapshotKey(results[0].record.id)), .truncate)
+        let chunks = try FileManager.default.subpathsOfDirectory(atPath: tree.path("repo/chunks")).count
+        #expect { try repository.prune(RetentionPolicy(last: 1), dryRun: false) } throws: { error in
+            let error = error as? ArchiveError
+            return error?.code == .corrupt && error?.message.contains("nothing was pruned") == true
+        }
+        #expect(try FileManager.default.subpathsOfDirectory(atPath: tree.path("repo/chunks")).count == chunks)
+        #expect(try repository.snapshots().count == 2, "the two readable manifests are still there")
+    }
+
     @Test func anEmptyPolicyIsRefusedAndTheNewestIsAlwaysKept() throws {
         var rng = Seeded(state: 1)
         let tree = try TemporaryTree([:])
