@@ -153,7 +153,7 @@ extension Repository {
                 continue
             }
             let list = ChunkList()
-            let guide = previous[entry.path].flatMap(ChunkGuide.init)
+            let guide = previous[entry.path].flatMap { ChunkGuide($0, maximum: config.chunker.maximum) }
             try pipeline.chunkConcurrently(file: directory + "/" + entry.path, into: list, guide: guide, progress: progress)
             pending.append((index, list))
         }
@@ -372,11 +372,11 @@ struct ChunkGuide: Sendable {
     let byHash: [String: Int]
     let byOffset: [Int64: Int]
 
-    /// Nil for an entry without chunk lengths (a tree written before they were recorded) or whose
-    /// lengths do not add up to its size.
-    init?(_ entry: TreeEntry) {
+    /// Nil for an entry without chunk lengths (a tree written before they were recorded), or with
+    /// lengths that do not add up to its size or that no chunk of at most `maximum` bytes has.
+    init?(_ entry: TreeEntry, maximum: Int) {
         guard entry.kind == .file, let hashes = entry.chunks, let lengths = entry.lengths, !hashes.isEmpty,
-              hashes.count == lengths.count, lengths.allSatisfy({ $0 > 0 }) else { return nil }
+              hashes.count == lengths.count, lengths.allSatisfy({ $0 > 0 && $0 <= Int64(maximum) }) else { return nil }
         var offsets: [Int64] = []
         offsets.reserveCapacity(lengths.count)
         var offset: Int64 = 0

@@ -207,7 +207,7 @@ func fingerprint(_ root: String) -> [String] {
         #expect(parent.lengths.reduce(0, +) == Int64(before.count) && parent.lengths.count == parent.hashes.count)
         let entry = TreeEntry(path: "dump", kind: .file, mode: 0o600, size: Int64(before.count), mtime: 0, target: nil,
                               chunks: parent.hashes, lengths: parent.lengths, bundle: nil)
-        let guide = try #require(ChunkGuide(entry))
+        let guide = try #require(ChunkGuide(entry, maximum: repository.config.chunker.maximum))
 
         let after = edit.apply(before, &rng)
         try after.write(to: URL(fileURLWithPath: tree.path("dump")))
@@ -256,14 +256,16 @@ func fingerprint(_ root: String) -> [String] {
     @Test func aTreeWithoutLengthsOrWithWrongOnesGuidesNothing() {
         let entry = TreeEntry(path: "dump", kind: .file, mode: 0o600, size: 10, mtime: 0, target: nil,
                               chunks: ["a", "b"], lengths: nil, bundle: nil)
-        #expect(ChunkGuide(entry) == nil)
+        #expect(ChunkGuide(entry, maximum: 8) == nil)
         var wrong = entry
         wrong.lengths = [4, 5]
-        #expect(ChunkGuide(wrong) == nil)
+        #expect(ChunkGuide(wrong, maximum: 8) == nil)
         wrong.lengths = [10]
-        #expect(ChunkGuide(wrong) == nil)
+        #expect(ChunkGuide(wrong, maximum: 8) == nil)
+        wrong.lengths = [1, 9]
+        #expect(ChunkGuide(wrong, maximum: 8) == nil, "no chunk is longer than the maximum")
         wrong.lengths = [4, 6]
-        #expect(ChunkGuide(wrong) != nil)
+        #expect(ChunkGuide(wrong, maximum: 8) != nil)
     }
 }
 
