@@ -92,8 +92,8 @@ extension Repository {
         // Chunk-sized buffers are mapped and unmapped, not kept in per-thread malloc arenas whose
         // high-water mark would grow with the amount of data: memory stays flat.
         stackc_bound_malloc()
-        storage.clearTemporary()
-        // The walk and the parent's tree are independent: read them at the same time.
+        // The walk and the parent's tree are independent: read them at the same time (and sweep
+        // a dead writer's temporary files meanwhile: nothing of ours is being written yet).
         final class Walk: @unchecked Sendable {
             var result: Result<[TreeEntry], ArchiveError> = .success([])
             let done = DispatchSemaphore(value: 0)
@@ -103,6 +103,7 @@ extension Repository {
             walk.result = Result { () throws(ArchiveError) in try Self.walk(directory) }
             walk.done.signal()
         }.start()
+        storage.clearTemporary()
         let parent = try? snapshot("latest", source: options.source)
         // A parent whose tree cannot be read is no parent: every file is read again.
         let parentTree = parent.flatMap { try? tree(of: $0) } ?? []
@@ -207,7 +208,9 @@ extension Repository {
     }
 
     /// The tree under `directory`, sorted by path; sockets and devices are skipped. Walked with
-    /// readdir and fstatat: FileManager's enumerator cost a quarter of an unchanged re-run.
+    /// readdir and fstatat (FileManager's enumerator cost a quarter of an unchanged re-run); the
+    /// names of a large directory are statted on every core, as a dump directory of thousands of
+    /// files would otherwise make the walk the longest step of a re-run.
     static func walk(_ directory: String) throws(ArchiveError) -> [TreeEntry] {
         var rootInfo = stat()
         guard stat(directory, &rootInfo) == 0, (rootInfo.st_mode & S_IFMT) == S_IFDIR else {
@@ -222,32 +225,61 @@ extension Repository {
             }
             defer { closedir(handle) }
             let fd = dirfd(handle)
+            var names: [String] = []
             while let item = readdir(handle) {
                 let name = withUnsafeBytes(of: item.pointee.d_name) { raw in
                     String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
                 }
-                if name == "." || name == ".." { continue }
-                var info = stat()
-                guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
-                let path = relative.isEmpty ? name : relative + "/" + name
-                let mtime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-                let mode = Int(info.st_mode & 0o7777)
-                switch info.st_mode & S_IFMT {
-                case S_IFREG:
-                    entries.append(TreeEntry(path: path, kind: .file, mode: mode, size: Int64(info.st_size), mtime: mtime, target: nil, chunks: nil, bundle: nil))
-                case S_IFDIR:
-                    entries.append(TreeEntry(path: path, kind: .directory, mode: mode, size: 0, mtime: mtime, target: nil, chunks: nil, bundle: nil))
-                    directories.append(path)
-                case S_IFLNK:
-                    var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-                    let length = readlinkat(fd, name, &target, target.count - 1)
-                    let text = length >= 0 ? String(decoding: target[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
-                    entries.append(TreeEntry(path: path, kind: .symlink, mode: mode, size: 0, mtime: mtime, target: text, chunks: nil, bundle: nil))
-                default: continue
+                if name != "." && name != ".." { names.append(name) }
+            }
+            let prefix = relative.isEmpty ? "" : relative + "/"
+            let listed = names
+            let cores = listed.count >= 2048 ? max(1, ProcessInfo.processInfo.activeProcessorCount) : 1
+            final class Parts: @unchecked Sendable {
+                let lock = NSLock()
+                var entries: [[TreeEntry]]
+                init(_ count: Int) { entries = Array(repeating: [], count: count) }
+            }
+            let parts = Parts(cores)
+            DispatchQueue.concurrentPerform(iterations: cores) { part in
+                var found: [TreeEntry] = []
+                for index in stride(from: part, to: listed.count, by: cores) {
+                    if let entry = entry(listed[index], path: prefix + listed[index], in: fd) { found.append(entry) }
+                }
+                parts.lock.lock()
+                parts.entries[part] = found
+                parts.lock.unlock()
+            }
+            for part in parts.entries {
+                for entry in part {
+                    if entry.kind == .directory { directories.append(entry.path) }
+                    entries.append(entry)
                 }
             }
         }
         return sortedBytewise(entries)
+    }
+
+    /// The entry for `name` in the directory open as `fd`; nil for what a snapshot does not hold
+    /// (sockets, devices, FIFOs) and for a name gone since readdir.
+    private static func entry(_ name: String, path: String, in fd: Int32) -> TreeEntry? {
+        var info = stat()
+        guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+        let mtime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        let mode = Int(info.st_mode & 0o7777)
+        switch info.st_mode & S_IFMT {
+        case S_IFREG:
+            return TreeEntry(path: path, kind: .file, mode: mode, size: Int64(info.st_size), mtime: mtime, target: nil, chunks: nil, bundle: nil)
+        case S_IFDIR:
+            return TreeEntry(path: path, kind: .directory, mode: mode, size: 0, mtime: mtime, target: nil, chunks: nil, bundle: nil)
+        case S_IFLNK:
+            var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let length = readlinkat(fd, name, &target, target.count - 1)
+            let text = length >= 0 ? String(decoding: target[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+            return TreeEntry(path: path, kind: .symlink, mode: mode, size: 0, mtime: mtime, target: text, chunks: nil, bundle: nil)
+        default:
+            return nil
+        }
     }
 
     /// Entries in byte order of their paths: the paths are laid end to end in one buffer and the

@@ -314,6 +314,22 @@ func fingerprint(_ root: String) -> [String] {
         #expect(Repository.hex(SHA256Hasher.hash(Data())) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
 
+    @Test func aDirectoryOfThousandsOfFilesIsWalkedWhole() throws {
+        // Large enough to be statted on every core.
+        let tree = try TemporaryTree([:])
+        let many = tree.path("src/many")
+        try FileManager.default.createDirectory(atPath: many + "/sub", withIntermediateDirectories: true)
+        for index in 0..<2_500 { _ = FileManager.default.createFile(atPath: many + "/f\(index)", contents: Data(repeating: 1, count: index % 7)) }
+        try FileManager.default.createSymbolicLink(atPath: many + "/link", withDestinationPath: "f1")
+        _ = FileManager.default.createFile(atPath: many + "/sub/inner", contents: Data())
+        let walked = try Repository.walk(tree.path("src"))
+        let expected = (FileManager.default.enumerator(atPath: tree.path("src"))?.allObjects as? [String] ?? [])
+        #expect(walked.map(\.path) == Repository.sortedBytewise(walked).map(\.path))
+        #expect(Set(walked.map(\.path)) == Set(expected) && walked.count == expected.count)
+        #expect(walked.first { $0.path == "many/link" }?.target == "f1")
+        #expect(walked.first { $0.path == "many/f6" }?.size == 6)
+    }
+
     @Test func theTreeIsInByteOrderOfPaths() throws {
         // '-' sorts before '/', so a sibling "a-c" comes between "a" and "a/b"; "ä" is two bytes
         // above every ASCII name.
