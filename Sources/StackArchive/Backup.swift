@@ -544,6 +544,7 @@ final class ChunkPipeline: @unchecked Sendable {
         var misses = 0
         while start < size {
             if let failure = currentFailure() { throw failure }
+            var mismatched: (bytes: Data, hash: String)?
             if let index = expected, fits(index, at: start) {
                 // Checks of chunks the walk cut through are dropped; the rest stay valid if the
                 // walk is back at the same shift, and are dropped too if it is not.
@@ -580,21 +581,31 @@ final class ChunkPipeline: @unchecked Sendable {
                     misses = 0
                     continue
                 }
+                mismatched = front.mismatch
             }
-            // Not a parent chunk here: cut as the chunker does, reading no more than the cut needs.
-            let remaining = Int(min(Int64(maximum), size - start))
-            var count = min(remaining, chunker.parameters.average * 2)
-            try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]), at: start)
-            var cut = chunker.cut(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), final: count == remaining && start + Int64(count) == size)
-            if cut == nil {
-                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[count..<remaining]), at: start + Int64(count))
-                count = remaining
-                cut = chunker.cut(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), final: true)
+            // Not a parent chunk here: cut as the chunker does. The check that failed here read the
+            // bytes a parent chunk's length ahead; when the cut falls within them, they are the new
+            // chunk (and when it falls at their end, so is their hash).
+            let chunk: Data, hash: String
+            if let (bytes, checkedHash) = mismatched, let cut = bytes.withUnsafeBytes({ chunker.cut($0, final: start + Int64(bytes.count) == size) }) {
+                chunk = cut == bytes.count ? bytes : bytes.prefix(cut)
+                hash = cut == bytes.count ? checkedHash : Repository.hex(SHA256.hash(data: chunk))
+            } else {
+                // Reading no more than the cut needs.
+                let remaining = Int(min(Int64(maximum), size - start))
+                var count = min(remaining, chunker.parameters.average * 2)
+                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]), at: start)
+                var cut = chunker.cut(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), final: count == remaining && start + Int64(count) == size)
+                if cut == nil {
+                    try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[count..<remaining]), at: start + Int64(count))
+                    count = remaining
+                    cut = chunker.cut(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), final: true)
+                }
+                chunk = Data(UnsafeRawBufferPointer(rebasing: buffer[0..<(cut ?? count)]))
+                hash = Repository.hex(SHA256.hash(data: chunk))
             }
-            let length = cut ?? count
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<length])
-            let hash = Repository.hex(SHA256.hash(data: chunk))
-            submit(Data(chunk), hash: hash, slot: list.reserve(length: Int64(length)), list: list)
+            let length = chunk.count
+            submit(chunk, hash: hash, slot: list.reserve(length: Int64(length)), list: list)
             progress.add(Int64(length))
             lock.lock()
             statistics.searched += 1
@@ -622,6 +633,8 @@ final class ChunkPipeline: @unchecked Sendable {
         /// that chunk is in the repository.
         var matched = false
         var present = false
+        /// Otherwise the bytes read and their hash.
+        var mismatch: (bytes: Data, hash: String)?
         let done = DispatchSemaphore(value: 0)
         private let lock = NSLock()
         private var cancelled = false
@@ -663,7 +676,10 @@ final class ChunkPipeline: @unchecked Sendable {
                 let bytes = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(guide.lengths[speculation.index])])
                 try file.read(into: bytes, at: speculation.offset)
                 let hash = Repository.hex(SHA256.hash(data: UnsafeRawBufferPointer(bytes)))
-                guard hash == guide.hashes[speculation.index] else { return }
+                guard hash == guide.hashes[speculation.index] else {
+                    if !speculation.isCancelled { speculation.mismatch = (Data(UnsafeRawBufferPointer(bytes)), hash) }
+                    return
+                }
                 speculation.present = self.isStored(hash)
                 speculation.matched = true
             } catch {
