@@ -93,7 +93,9 @@ extension Repository {
         // high-water mark would grow with the amount of data: memory stays flat.
         stackc_bound_malloc()
         // The walk and the parent's tree are independent: read them at the same time (and sweep
-        // a dead writer's temporary files meanwhile: nothing of ours is being written yet).
+        // a dead writer's temporary files meanwhile, if there was one: nothing of ours is being
+        // written yet, and listing every chunk directory on each backup would grow with the
+        // repository).
         final class Walk: @unchecked Sendable {
             var result: Result<[TreeEntry], ArchiveError> = .success([])
             let done = DispatchSemaphore(value: 0)
@@ -103,7 +105,7 @@ extension Repository {
             walk.result = Result { () throws(ArchiveError) in try Self.walk(directory) }
             walk.done.signal()
         }.start()
-        storage.clearTemporary()
+        if held.afterDeadWriter { storage.clearTemporary() }
         let parent = try? snapshot("latest", source: options.source)
         // A parent whose tree cannot be read is no parent: every file is read again.
         let parentTree = parent.flatMap { try? tree(of: $0) } ?? []

@@ -658,6 +658,23 @@ func fingerprint(_ root: String) -> [String] {
     }
 }
 
+extension LockTests {
+    @Test func aDeadWritersTemporaryFilesAreSweptByTheNextBackup() throws {
+        let tree = try TemporaryTree(["src/a": "a"])
+        let repository = try Repository.initialize(at: tree.path("repo"))
+        let leftover = tree.path("repo/chunks/ab/.tmp-left-by-a-killed-backup")
+        try "half a chunk".write(toFile: leftover, atomically: false, encoding: .utf8)
+        // A live writer's lock, released cleanly: no writer died, nothing to sweep.
+        _ = try repository.backup(tree.path("src"), options: BackupOptions(source: "s"))
+        #expect(FileManager.default.fileExists(atPath: leftover))
+        // The lock of a writer that died: the next backup sweeps what it left.
+        try "{\"pid\": 99999999, \"host\": \"\(ProcessInfo.processInfo.hostName)\", \"time\": \"x\"}".write(toFile: tree.path("repo/locks/write"), atomically: true, encoding: .utf8)
+        _ = try repository.backup(tree.path("src"), options: BackupOptions(source: "s"))
+        #expect(!FileManager.default.fileExists(atPath: leftover))
+        #expect(try repository.verify().isHealthy)
+    }
+}
+
 extension FileManager {
     func destinationOfSymbolicLinkExists(_ path: String) -> Bool { (try? destinationOfSymbolicLink(atPath: path)) != nil }
 }
