@@ -96,22 +96,13 @@ extension Repository {
         // a dead writer's temporary files meanwhile, if there was one: nothing of ours is being
         // written yet, and listing every chunk directory on each backup would grow with the
         // repository).
-        final class Walk: @unchecked Sendable {
-            var result: Result<[TreeEntry], ArchiveError> = .success([])
-            let done = DispatchSemaphore(value: 0)
-        }
-        let walk = Walk()
-        Thread {
-            walk.result = Result { () throws(ArchiveError) in try Self.walk(directory) }
-            walk.done.signal()
-        }.start()
+        let walk = Background { () throws(ArchiveError) in try Self.walk(directory) }
         if held.afterDeadWriter { storage.clearTemporary() }
         let parent = try? snapshot("latest", source: options.source)
         // A parent whose tree cannot be read is no parent: every file is read again.
         let parentTree = parent.flatMap { try? tree(of: $0) } ?? []
         let previous = Dictionary(parentTree.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
-        walk.done.wait()
-        var entries = try walk.result.get()
+        var entries = try walk.value()
         let progress = ProgressReporter(label: "backup", total: entries.reduce(0) { $0 + $1.size }, enabled: options.progress)
         let pipeline = ChunkPipeline(repository: self, readback: options.readback)
         var unchangedFiles = 0
@@ -177,24 +168,15 @@ extension Repository {
         }
         // The data chunks go to disk while the tree is encoded and stored; a second sync then
         // only has the tree's chunks to write.
-        final class Flush: @unchecked Sendable {
-            var result: Result<Void, ArchiveError> = .success(())
-            let done = DispatchSemaphore(value: 0)
-        }
-        let flush = Flush()
         let dataStorage = storage
-        Thread {
-            flush.result = Result { () throws(ArchiveError) in try dataStorage.sync() }
-            flush.done.signal()
-        }.start()
+        let flush = Background { () throws(ArchiveError) in try dataStorage.sync() }
         // The tree is stored as chunks too: deduplicated against the parent's where unchanged,
         // read back like any chunk, and checked by verify.
         let document = TreeDocument.encode(entries)
         let treeList = ChunkList()
         pipeline.submitChunks(of: document, into: treeList)
         try pipeline.finish()
-        flush.done.wait()
-        try flush.result.get()
+        try flush.value()
         try storage.sync()
 
         let files = entries.filter { $0.kind == .file }
@@ -237,22 +219,10 @@ extension Repository {
             let prefix = relative.isEmpty ? "" : relative + "/"
             let listed = names
             let cores = listed.count >= 2048 ? max(1, ProcessInfo.processInfo.activeProcessorCount) : 1
-            final class Parts: @unchecked Sendable {
-                let lock = NSLock()
-                var entries: [[TreeEntry]]
-                init(_ count: Int) { entries = Array(repeating: [], count: count) }
+            let parts = Concurrently.map(cores) { part in
+                stride(from: part, to: listed.count, by: cores).compactMap { entry(listed[$0], path: prefix + listed[$0], in: fd) }
             }
-            let parts = Parts(cores)
-            DispatchQueue.concurrentPerform(iterations: cores) { part in
-                var found: [TreeEntry] = []
-                for index in stride(from: part, to: listed.count, by: cores) {
-                    if let entry = entry(listed[index], path: prefix + listed[index], in: fd) { found.append(entry) }
-                }
-                parts.lock.lock()
-                parts.entries[part] = found
-                parts.lock.unlock()
-            }
-            for part in parts.entries {
+            for part in parts {
                 for entry in part {
                     if entry.kind == .directory { directories.append(entry.path) }
                     entries.append(entry)
@@ -514,7 +484,7 @@ final class ChunkPipeline: @unchecked Sendable {
     var speculationDepth = 16
     /// Cuts searched for in a row without meeting the parent's chunks again before the rest of
     /// the file is chunked the ordinary way.
-    var guidanceGiveUp = 32
+    let guidanceGiveUp = 32
 
     /// Chunks `file` along the parent snapshot's cuts, and returns the offset from which the rest
     /// must be chunked the ordinary way (the size when done). A cut depends only on the bytes since
@@ -695,22 +665,15 @@ final class ChunkPipeline: @unchecked Sendable {
         let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let part = max(Int64(scanPart), (to - from + Int64(cores) - 1) / Int64(cores))
         let bounds = stride(from: from, to: to, by: Int(part)).map { ($0, min(to, $0 + part)) }
-        final class Results: @unchecked Sendable {
-            let lock = NSLock()
-            var parts: [[Chunker.Candidate]]
-            var failure: ArchiveError?
-            init(_ count: Int) { parts = Array(repeating: [], count: count) }
-        }
-        let results = Results(bounds.count)
         let chunker = self.chunker
         let piece = scanPart
-        DispatchQueue.concurrentPerform(iterations: bounds.count) { index in
+        let parts = Concurrently.map(bounds.count) { index -> Result<[Chunker.Candidate], ArchiveError> in
             let (low, high) = bounds[index]
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: piece, alignment: 64)
             defer { buffer.deallocate() }
             var found: [Chunker.Candidate] = []
             var hash: UInt64 = 0
-            do throws(ArchiveError) {
+            return Result { () throws(ArchiveError) in
                 // The bytes before the part set the rolling hash its first positions need.
                 let warm = Int(min(low, Int64(Chunker.window)))
                 if warm > 0 {
@@ -724,17 +687,12 @@ final class ChunkPipeline: @unchecked Sendable {
                     chunker.scan(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), base: offset, hash: &hash, into: &found)
                     offset += Int64(count)
                 }
-            } catch {
-                results.lock.lock()
-                results.failure = error
-                results.lock.unlock()
+                return found
             }
-            results.lock.lock()
-            results.parts[index] = found
-            results.lock.unlock()
         }
-        if let failure = results.failure { throw failure }
-        return results.parts.flatMap { $0 }
+        var candidates: [Chunker.Candidate] = []
+        for part in parts { candidates += try part.get() }
+        return candidates
     }
 
     /// A chunk of a file: read, hashed and stored by a worker.

@@ -147,26 +147,17 @@ extension Repository {
 
     /// Whether every one of `chunks` decompresses to its hash; read on every core.
     func intact(_ chunks: Set<String>) -> Bool {
-        let hashes = Array(chunks)
         final class Verdict: @unchecked Sendable {
             let lock = NSLock()
             var damaged = false
         }
         let verdict = Verdict()
-        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        DispatchQueue.concurrentPerform(iterations: cores) { part in
-            let decompressor = ZstdDecompressor()
-            for index in stride(from: part, to: hashes.count, by: cores) {
-                verdict.lock.lock()
-                let stop = verdict.damaged
-                verdict.lock.unlock()
-                if stop { return }
-                if (try? readChunk(hashes[index], using: decompressor)) == nil {
-                    verdict.lock.lock()
-                    verdict.damaged = true
-                    verdict.lock.unlock()
-                }
-            }
+        readChunks(Array(chunks)) { _, result in
+            guard case .failure = result else { return true }
+            verdict.lock.lock()
+            verdict.damaged = true
+            verdict.lock.unlock()
+            return false
         }
         return !verdict.damaged
     }

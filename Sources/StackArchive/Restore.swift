@@ -169,15 +169,9 @@ final class ChunkPrefetcher {
             init(_ count: Int) { results = Array(repeating: nil, count: count) }
         }
         let slots = Slots(wanted.count)
-        let (repository, names) = (self.repository, wanted)
-        let workers = min(names.count, max(1, ProcessInfo.processInfo.activeProcessorCount))
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let decompressor = ZstdDecompressor()
-            for index in stride(from: worker, to: names.count, by: workers) {
-                let result: Result<Data, ArchiveError>
-                do throws(ArchiveError) { result = .success(try repository.readChunk(names[index], using: decompressor)) } catch { result = .failure(error) }
-                slots.results[index] = result  // each index is written by one worker only
-            }
+        repository.readChunks(wanted) { index, result in
+            slots.results[index] = result  // each index is written by one worker only
+            return true
         }
         for (index, hash) in wanted.enumerated() { ready[hash] = slots.results[index] }
     }

@@ -8,23 +8,13 @@ enum TreeDocument {
     /// Long trees are encoded in parts on every core and joined (the parts are independent lines).
     static func encode(_ entries: [TreeEntry]) -> Data {
         let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, entries.count / 4096))
-        final class Pieces: @unchecked Sendable {
-            let lock = NSLock()
-            var bytes: [[UInt8]]
-            init(_ count: Int) { bytes = Array(repeating: [], count: count) }
-        }
-        let pieces = Pieces(parts)
         let size = (entries.count + parts - 1) / max(parts, 1)
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            let range = (part * size)..<min(entries.count, (part + 1) * size)
-            let piece = encode(entries[range], first: part == 0)
-            pieces.lock.lock()
-            pieces.bytes[part] = piece
-            pieces.lock.unlock()
+        let pieces = Concurrently.map(parts) { part in
+            encode(entries[(part * size)..<min(entries.count, (part + 1) * size)], first: part == 0)
         }
         var out = Data("[".utf8)
-        out.reserveCapacity(pieces.bytes.reduce(8) { $0 + $1.count })
-        for piece in pieces.bytes { out.append(contentsOf: piece) }
+        out.reserveCapacity(pieces.reduce(8) { $0 + $1.count })
+        for piece in pieces { out.append(contentsOf: piece) }
         out.append(contentsOf: "\n]\n".utf8)
         return out
     }
@@ -50,6 +40,14 @@ enum TreeDocument {
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[(20 - count)...]))
             }
         }
+        func list<T>(_ items: [T], _ element: (T) -> Void) {
+            raw("[")
+            for (position, item) in items.enumerated() {
+                if position > 0 { raw(",") }
+                element(item)
+            }
+            raw("]")
+        }
         for (index, entry) in zip(entries.indices, entries) {
             raw(first && index == entries.startIndex ? "\n{" : ",\n{")
             if let bundle = entry.bundle {
@@ -60,23 +58,16 @@ enum TreeDocument {
                 raw("},")
             }
             if let chunks = entry.chunks {
-                raw("\"chunks\":[")
-                for (position, chunk) in chunks.enumerated() {
-                    if position > 0 { raw(",") }
-                    text(chunk)
-                }
-                raw("],")
+                raw("\"chunks\":")
+                list(chunks, text)
+                raw(",")
             }
             raw("\"kind\":\"")
             out.append(contentsOf: entry.kind.rawValue.utf8)
             raw("\"")
             if let lengths = entry.lengths {
-                raw(",\"lengths\":[")
-                for (position, length) in lengths.enumerated() {
-                    if position > 0 { raw(",") }
-                    number(length)
-                }
-                raw("]")
+                raw(",\"lengths\":")
+                list(lengths, number)
             }
             raw(",\"mode\":")
             number(entry.mode)
@@ -117,10 +108,7 @@ enum TreeDocument {
         init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
         mutating func entries() throws(Malformed) -> [TreeEntry] {
-            var entries: [TreeEntry] = []
-            try expect(UInt8(ascii: "["))
-            if try peek() == UInt8(ascii: "]") { index += 1; return entries }
-            repeat { entries.append(try entry()) } while try separator(closing: UInt8(ascii: "]"))
+            let entries = try array { (reader) throws(Malformed) in try reader.entry() }
             skipSpace()
             guard index == bytes.count else { throw Malformed(offset: index, reason: "trailing bytes") }
             return entries
@@ -142,21 +130,9 @@ enum TreeDocument {
                 case "mtime": entry.mtime = try reader.integer()
                 case "target": entry.target = try reader.nullable { (reader) throws(Malformed) in try reader.string() }
                 case "chunks":
-                    entry.chunks = try reader.nullable { (reader) throws(Malformed) in
-                        var chunks: [String] = []
-                        try reader.expect(UInt8(ascii: "["))
-                        if try reader.peek() == UInt8(ascii: "]") { reader.index += 1; return chunks }
-                        repeat { chunks.append(try reader.string()) } while try reader.separator(closing: UInt8(ascii: "]"))
-                        return chunks
-                    }
+                    entry.chunks = try reader.nullable { (reader) throws(Malformed) in try reader.array { (reader) throws(Malformed) in try reader.string() } }
                 case "lengths":
-                    entry.lengths = try reader.nullable { (reader) throws(Malformed) in
-                        var lengths: [Int64] = []
-                        try reader.expect(UInt8(ascii: "["))
-                        if try reader.peek() == UInt8(ascii: "]") { reader.index += 1; return lengths }
-                        repeat { lengths.append(try reader.integer()) } while try reader.separator(closing: UInt8(ascii: "]"))
-                        return lengths
-                    }
+                    entry.lengths = try reader.nullable { (reader) throws(Malformed) in try reader.array { (reader) throws(Malformed) in try reader.integer() } }
                 case "bundle":
                     entry.bundle = try reader.nullable { (reader) throws(Malformed) in
                         var slice = BundleSlice(chunk: "", offset: 0)
@@ -184,6 +160,14 @@ enum TreeDocument {
                 try expect(UInt8(ascii: ":"))
                 try field(key, &self)
             } while try separator(closing: UInt8(ascii: "}"))
+        }
+
+        mutating func array<T>(_ element: (inout Reader) throws(Malformed) -> T) throws(Malformed) -> [T] {
+            var items: [T] = []
+            try expect(UInt8(ascii: "["))
+            if try peek() == UInt8(ascii: "]") { index += 1; return items }
+            repeat { items.append(try element(&self)) } while try separator(closing: UInt8(ascii: "]"))
+            return items
         }
 
         mutating func nullable<T>(_ value: (inout Reader) throws(Malformed) -> T) throws(Malformed) -> T? {

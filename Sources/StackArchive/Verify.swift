@@ -24,35 +24,29 @@ extension Repository {
     public func verify(progress enabled: Bool = false) throws(ArchiveError) -> VerifyReport {
         let chunks = try storage.list("chunks/")
         let progress = ProgressReporter(label: "verify", total: chunks.reduce(0) { $0 + $1.size }, enabled: enabled)
-        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        // Only objects named as chunks are chunks (a `.tmp-*` leftover is not).
+        let named = chunks.compactMap { key, size -> (name: String, size: Int64)? in
+            let name = String(key.split(separator: "/").last ?? "")
+            return name.count == 64 && name.allSatisfy(\.isHexDigit) && key == Repository.chunkKey(name) ? (name, size) : nil
+        }
         final class Findings: @unchecked Sendable {
             let lock = NSLock()
             var damaged: [String: String] = [:]
-            var present = Set<String>()
-            var checkedBytes: Int64 = 0
         }
         let findings = Findings()
-        // Chunks in parallel: each worker takes every n-th key.
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let decompressor = ZstdDecompressor()
-            var index = worker
-            while index < chunks.count {
-                let (key, size) = chunks[index]
-                let name = String(key.split(separator: "/").last ?? "")
-                index += workers
-                guard name.count == 64, name.allSatisfy(\.isHexDigit), key == Repository.chunkKey(name) else { continue }
-                var problem: String?
-                do throws(ArchiveError) { _ = try readChunk(name, using: decompressor) } catch { problem = error.message }
+        readChunks(named.map(\.name)) { index, result in
+            if case .failure(let error) = result {
                 findings.lock.lock()
-                findings.present.insert(name)
-                if let problem { findings.damaged[name] = problem }
-                findings.checkedBytes += size
+                findings.damaged[named[index].name] = error.message
                 findings.lock.unlock()
-                progress.add(size)
             }
+            progress.add(named[index].size)
+            return true
         }
         progress.finish()
-        let (damaged, present, checkedBytes) = (findings.damaged, findings.present, findings.checkedBytes)
+        let damaged = findings.damaged
+        let present = Set(named.map(\.name))
+        let checkedBytes = named.reduce(0) { $0 + $1.size }
 
         var problems: [VerifyReport.Problem] = []
         var breaks: [String: [(String, String)]] = [:]

@@ -91,6 +91,7 @@ func fingerprint(_ root: String) -> [String] {
             _ = try? TreeDocument.decode(Data(bytes))
         }
         #expect(throws: TreeDocument.Malformed.self) { try TreeDocument.decode(Data("[{\"path\":\"x\"}]".utf8)) }
+        #expect(throws: TreeDocument.Malformed.self, "an empty tree with bytes after it") { try TreeDocument.decode(Data("[]\n]".utf8)) }
     }
 }
 
