@@ -87,7 +87,7 @@ extension Repository {
     /// machine's cores with a bounded number of chunks in flight, so memory stays flat whatever the
     /// data size. The tree's chunks come next, then one syncfs, and the manifest is published last.
     public func backup(_ directory: String, options: BackupOptions, report: (String) -> Void = { _ in }) throws(ArchiveError) -> BackupResult {
-        let held = try lock(report: report)
+        let held = try lock(for: .backup, report: report)
         defer { held.release() }
         // Chunk-sized buffers are mapped and unmapped, not kept in per-thread malloc arenas whose
         // high-water mark would grow with the amount of data: memory stays flat.

@@ -72,7 +72,7 @@ extension Repository {
             throw ArchiveError(.usage, "an empty policy would remove every snapshot",
                                remedy: "give at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --max-size")
         }
-        let held: RepositoryLock? = dryRun ? nil : try lock(report: report)
+        let held = dryRun ? try readLock(for: .pruneDryRun, report: report) : try lock(for: .prune, report: report)
         defer { held?.release() }
         let all = try snapshots()
         // A manifest that cannot be read still owns its chunks: reclaiming them could destroy the
@@ -163,7 +163,11 @@ extension Repository {
     }
 
     /// Paths added, removed and modified from snapshot `a` to snapshot `b`.
-    public func diff(_ a: SnapshotRecord, _ b: SnapshotRecord) throws(ArchiveError) -> [(change: Character, path: String)] {
+    public func diff(_ a: SnapshotRecord, _ b: SnapshotRecord, report: (String) -> Void = { _ in }) throws(ArchiveError) -> [(change: Character, path: String)] {
+        let held = try readLock(for: .diff, report: report)
+        defer { held?.release() }
+        try requirePresent(a)
+        try requirePresent(b)
         let old = Dictionary(try tree(of: a).map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         let new = Dictionary(try tree(of: b).map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         var changes: [(Character, String)] = []

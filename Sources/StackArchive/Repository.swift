@@ -128,60 +128,6 @@ public struct Repository: Sendable {
         }
         return data
     }
-
-    // MARK: - Lock
-
-    /// Serializes writers. A lock left by a process that is gone (same host, dead pid) is cleared
-    /// with a message; a live one is an error naming its holder.
-    public func lock(report: (String) -> Void) throws(ArchiveError) -> RepositoryLock {
-        let path = storage.root + "/locks/write"
-        let host = ProcessInfo.processInfo.hostName
-        let pid = getpid()
-        let content = Data("{\"pid\": \(pid), \"host\": \"\(host)\", \"time\": \"\(Coding.format(Date()))\"}\n".utf8)
-        var cleared = false
-        for _ in 0..<2 {
-            let fd = Foundation.open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-            if fd >= 0 {
-                _ = content.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                fsync(fd)
-                close(fd)
-                return RepositoryLock(path: path, afterDeadWriter: cleared)
-            }
-            guard errno == EEXIST else { throw ArchiveError(.io, "cannot create the lock \(path): \(String(cString: strerror(errno)))") }
-            let holder = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))) as? [String: Any]
-            let holderPID = holder?["pid"] as? Int ?? 0
-            let holderHost = holder?["host"] as? String ?? "?"
-            if holderHost == host, holderPID > 0, kill(pid_t(holderPID), 0) != 0, errno == ESRCH {
-                report("removing a stale lock left by process \(holderPID) on \(holderHost), which is gone")
-                unlink(path)
-                cleared = true
-                continue
-            }
-            if holder == nil {
-                report("removing an unreadable lock file")
-                unlink(path)
-                cleared = true
-                continue
-            }
-            throw ArchiveError(.locked, "the repository is locked by process \(holderPID) on \(holderHost)",
-                               remedy: holderHost == host ? "wait for it to finish" : "if that process is gone, remove \(path)")
-        }
-        throw ArchiveError(.locked, "cannot take the lock \(path)")
-    }
-}
-
-/// Held while writing; released on `release()` (a crash leaves it for the stale check).
-public final class RepositoryLock: @unchecked Sendable {
-    let path: String
-    /// The lock replaced one left by a writer that died: only such a writer leaves temporary files.
-    let afterDeadWriter: Bool
-
-    init(path: String, afterDeadWriter: Bool) {
-        self.path = path
-        self.afterDeadWriter = afterDeadWriter
-    }
-
-    public func release() { unlink(path) }
 }
 
 /// SHA-256 of a whole buffer.

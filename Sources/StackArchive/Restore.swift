@@ -6,7 +6,10 @@ extension Repository {
     /// all is written. A damaged chunk fails with a `corrupt` error naming the file; nothing is left
     /// half-restored and no wrong byte is written.
     public func restore(_ record: SnapshotRecord, to target: String, patterns: [String] = [], force: Bool = false,
-                        progress enabled: Bool = false) throws(ArchiveError) -> (files: Int, bytes: Int64) {
+                        progress enabled: Bool = false, report: (String) -> Void = { _ in }) throws(ArchiveError) -> (files: Int, bytes: Int64) {
+        let held = try readLock(for: .restore, report: report)
+        defer { held?.release() }
+        try requirePresent(record)
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
         let exists = fileManager.fileExists(atPath: target, isDirectory: &isDirectory)

@@ -21,7 +21,9 @@ public struct VerifyReport: Sendable {
 
 extension Repository {
     /// Reads every chunk and checks its hash, then every snapshot's references.
-    public func verify(progress enabled: Bool = false) throws(ArchiveError) -> VerifyReport {
+    public func verify(progress enabled: Bool = false, report: (String) -> Void = { _ in }) throws(ArchiveError) -> VerifyReport {
+        let held = try readLock(for: .verify, report: report)
+        defer { held?.release() }
         let chunks = try storage.list("chunks/")
         let progress = ProgressReporter(label: "verify", total: chunks.reduce(0) { $0 + $1.size }, enabled: enabled)
         // Only objects named as chunks are chunks (a `.tmp-*` leftover is not).

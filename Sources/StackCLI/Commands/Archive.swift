@@ -111,7 +111,7 @@ struct ArchiveCommand: ParsableCommand {
 
         func run() throws {
             let report = try ArchiveCommand.run { () throws(ArchiveError) in
-                try Repository.open(repository).verify(progress: !quiet && ArchiveCommand.interactive)
+                try Repository.open(repository).verify(progress: !quiet && ArchiveCommand.interactive, report: ArchiveCommand.note)
             }
             var out = ""
             for problem in report.problems {
@@ -142,7 +142,7 @@ struct ArchiveCommand: ParsableCommand {
                 let repository = try Repository.open(self.repository)
                 let record = try repository.snapshot(snapshot, source: source)
                 return (record, try repository.restore(record, to: target, patterns: patterns, force: force,
-                                                       progress: !quiet && ArchiveCommand.interactive))
+                                                       progress: !quiet && ArchiveCommand.interactive, report: ArchiveCommand.note))
             }
             write("restored snapshot \(record.shortID): \(restored.files) files, \(ProgressReporter.size(restored.bytes)) into \(target)\n")
         }
@@ -185,7 +185,7 @@ struct ArchiveCommand: ParsableCommand {
         func run() throws {
             let changes = try ArchiveCommand.run { () throws(ArchiveError) in
                 let repository = try Repository.open(self.repository)
-                return try repository.diff(try repository.snapshot(from), try repository.snapshot(to))
+                return try repository.diff(try repository.snapshot(from), try repository.snapshot(to), report: ArchiveCommand.note)
             }
             write(changes.map { "\($0.change) \($0.path)\n" }.joined())
         }
