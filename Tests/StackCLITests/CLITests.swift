@@ -320,6 +320,30 @@ func expectGolden(_ actual: String, _ golden: String, sourceLocation: SourceLoca
         #expect(FileManager.default.contents(atPath: tree.path("restored/dump")) == FileManager.default.contents(atPath: source + "/dump"))
     }
 
+    @Test func aHeldLockFailsAtOnceOrIsWaitedForWithRetryLock() throws {
+        let tree = try TemporaryTree(["src/a": "a"])
+        let repo = tree.path("repo")
+        #expect(try Run(["archive", "init", repo]).status == 0)
+        // Another process's backup holds the repository: its lock file, flocked for as long as it runs.
+        let lockPath = repo + "/locks/write"
+        try "{\"pid\": 1, \"host\": \"\(ProcessInfo.processInfo.hostName)\", \"time\": \"t\", \"operation\": \"backup\"}"
+            .write(toFile: lockPath, atomically: true, encoding: .utf8)
+        let fd = open(lockPath, O_RDONLY)
+        #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
+        let refused = try Run(["archive", "backup", repo, tree.path("src"), "--source", "s", "--quiet"])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("the repository is locked by process 1 on \(ProcessInfo.processInfo.hostName) (backup, since t); wait for it to finish"))
+        // That backup ends half a second later.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) {
+            unlink(lockPath)
+            close(fd)
+        }
+        let waited = try Run(["archive", "backup", repo, tree.path("src"), "--source", "s", "--quiet", "--retry-lock", "30"])
+        #expect(waited.status == 0, "\(waited.stderr)")
+        #expect(waited.stderr.contains("(backup, since t); waiting up to 30 s for it"))
+        #expect(waited.stdout.hasPrefix("snapshot "))
+    }
+
     @Test func verifyNamesDamageAndExitsTwo() throws {
         let tree = try TemporaryTree(["src/a.dump": String(repeating: "INSERT INTO t VALUES (1);\n", count: 20_000)])
         let repo = tree.path("repo")

@@ -11,13 +11,31 @@ struct ArchiveCommand: ParsableCommand {
         subcommands: [Init.self, Backup.self, List.self, Verify.self, Restore.self, Prune.self, Diff.self])
 
     /// Runs an archive operation: usage problems exit 1, failures (damage, I/O, a held lock) exit 2.
-    static func run<T>(_ body: () throws(ArchiveError) -> T) throws -> T {
-        do {
-            return try body()
-        } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw error.code == .usage || error.code == .notFound ? Exit.configurationError : Exit.runtimeFailure
+    /// With `waitingForLock` seconds, a lock another process holds is tried again until then (every
+    /// operation takes its lock before it changes anything, so it is simply run again).
+    static func run<T>(waitingForLock seconds: Double = 0, _ body: () throws(ArchiveError) -> T) throws -> T {
+        let deadline = Date().addingTimeInterval(seconds)
+        var pause = 0.1
+        var waiting = false
+        while true {
+            do {
+                return try body()
+            } catch where error.code == .locked && deadline.timeIntervalSinceNow > 0 {
+                if !waiting { note("\(error.message); waiting up to \(Int(seconds.rounded(.up))) s for it") }
+                waiting = true
+                Thread.sleep(forTimeInterval: min(pause, deadline.timeIntervalSinceNow))
+                pause = min(pause * 2, 2)
+            } catch {
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                throw error.code == .usage || error.code == .notFound ? Exit.configurationError : Exit.runtimeFailure
+            }
         }
+    }
+
+    /// `--retry-lock`, for every verb that locks the repository.
+    struct LockWaiting: ParsableArguments {
+        @Option(help: "Seconds to wait for a lock another process holds, trying again meanwhile (default: fail at once).")
+        var retryLock: Double = 0
     }
 
     static func note(_ text: String) { FileHandle.standardError.write(Data("note: \(text)\n".utf8)) }
@@ -46,10 +64,11 @@ struct ArchiveCommand: ParsableCommand {
         @Option(help: "The time the data was taken, ISO 8601 (default: now).") var time: String?
         @Option(help: "A JSON object of strings recorded in the manifest (e.g. the export's manifest).") var metadataFile: String?
         @Flag(help: "Do not read each new chunk back before referencing it.") var noReadback = false
+        @OptionGroup var lock: LockWaiting
         @Flag(help: "No progress on stderr.") var quiet = false
 
         func run() throws {
-            let result = try ArchiveCommand.run { () throws(ArchiveError) in
+            let result = try ArchiveCommand.run(waitingForLock: lock.retryLock) { () throws(ArchiveError) in
                 let repository = try Repository.open(self.repository)
                 var date: Date?
                 if let time {
@@ -108,9 +127,10 @@ struct ArchiveCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "verify", abstract: "Read every chunk and check every snapshot; exit 2 on any damage.")
         @Argument(help: "The repository.") var repository: String
         @Flag(help: "No progress on stderr.") var quiet = false
+        @OptionGroup var lock: LockWaiting
 
         func run() throws {
-            let report = try ArchiveCommand.run { () throws(ArchiveError) in
+            let report = try ArchiveCommand.run(waitingForLock: lock.retryLock) { () throws(ArchiveError) in
                 try Repository.open(repository).verify(progress: !quiet && ArchiveCommand.interactive, report: ArchiveCommand.note)
             }
             var out = ""
@@ -135,10 +155,11 @@ struct ArchiveCommand: ParsableCommand {
         @Option(name: .customLong("include"), help: "Restore only paths matching this pattern (repeatable; '*' crosses '/').") var patterns: [String] = []
         @Option(help: "With 'latest': the latest of this source.") var source: String?
         @Flag(help: "Replace a non-empty target (atomically, once everything is restored).") var force = false
+        @OptionGroup var lock: LockWaiting
         @Flag(help: "No progress on stderr.") var quiet = false
 
         func run() throws {
-            let (record, restored) = try ArchiveCommand.run { () throws(ArchiveError) in
+            let (record, restored) = try ArchiveCommand.run(waitingForLock: lock.retryLock) { () throws(ArchiveError) in
                 let repository = try Repository.open(self.repository)
                 let record = try repository.snapshot(snapshot, source: source)
                 return (record, try repository.restore(record, to: target, patterns: patterns, force: force,
@@ -159,9 +180,10 @@ struct ArchiveCommand: ParsableCommand {
         @Option(help: "Drop the oldest snapshots until the kept ones use at most this many stored bytes.") var maxSize: Int64?
         @Option(help: "The time zone of calendar buckets (default UTC).") var timeZone = "UTC"
         @Flag(help: "Show what would be removed; change nothing.") var dryRun = false
+        @OptionGroup var lock: LockWaiting
 
         func run() throws {
-            let result = try ArchiveCommand.run { () throws(ArchiveError) in
+            let result = try ArchiveCommand.run(waitingForLock: lock.retryLock) { () throws(ArchiveError) in
                 guard let zone = TimeZone(identifier: timeZone) else { throw ArchiveError(.usage, "unknown time zone '\(timeZone)'") }
                 var policy = RetentionPolicy(last: keepLast, hourly: keepHourly, daily: keepDaily, weekly: keepWeekly, monthly: keepMonthly, maxSize: maxSize)
                 policy.timeZone = zone
@@ -181,9 +203,10 @@ struct ArchiveCommand: ParsableCommand {
         @Argument(help: "The repository.") var repository: String
         @Argument(help: "The older snapshot.") var from: String
         @Argument(help: "The newer snapshot.") var to: String
+        @OptionGroup var lock: LockWaiting
 
         func run() throws {
-            let changes = try ArchiveCommand.run { () throws(ArchiveError) in
+            let changes = try ArchiveCommand.run(waitingForLock: lock.retryLock) { () throws(ArchiveError) in
                 let repository = try Repository.open(self.repository)
                 return try repository.diff(try repository.snapshot(from), try repository.snapshot(to), report: ArchiveCommand.note)
             }
