@@ -21,9 +21,22 @@ public struct VerifyReport: Sendable {
 
 extension Repository {
     /// Reads every chunk and checks its hash, then every snapshot's references.
+    /// Checks the snapshots published when it starts: a backup running meanwhile (which verify
+    /// does not wait for) adds snapshots it does not see, and chunks it does not need.
     public func verify(progress enabled: Bool = false, report: (String) -> Void = { _ in }) throws(ArchiveError) -> VerifyReport {
+        try verify(progress: enabled, report: report, betweenListings: {})
+    }
+
+    /// `betweenListings` runs after the snapshots are listed and before the chunks are (tests run
+    /// a backup there).
+    func verify(progress enabled: Bool, report: (String) -> Void, betweenListings: () throws(ArchiveError) -> Void) throws(ArchiveError) -> VerifyReport {
         let held = try readLock(for: .verify, report: report)
         defer { held?.release() }
+        // Snapshots first: every chunk a listed manifest names was in place before that manifest,
+        // so it is in the chunk listing that follows. Listed the other way round, a backup
+        // finishing in between would make its new chunks look missing.
+        let manifests = try storage.list("snapshots/").filter { $0.key.hasSuffix(".json") }
+        try betweenListings()
         let chunks = try storage.list("chunks/")
         let progress = ProgressReporter(label: "verify", total: chunks.reduce(0) { $0 + $1.size }, enabled: enabled)
         // Only objects named as chunks are chunks (a `.tmp-*` leftover is not).
@@ -53,7 +66,7 @@ extension Repository {
         var problems: [VerifyReport.Problem] = []
         var breaks: [String: [(String, String)]] = [:]
         var snapshotCount = 0
-        for (key, _) in try storage.list("snapshots/") where key.hasSuffix(".json") {
+        for (key, _) in manifests {
             let id = String(key.dropFirst("snapshots/".count).dropLast(5))
             guard let data = try? storage.get(key), let snapshot = try? Coding.decoder.decode(Snapshot.self, from: data) else {
                 problems.append(.init(chunk: nil, kind: "unreadable manifest", detail: "snapshot \(id.prefix(12)): its manifest does not parse", breaks: []))

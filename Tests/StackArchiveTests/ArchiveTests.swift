@@ -773,6 +773,23 @@ extension LockTests {
     }
 }
 
+extension LockTests {
+    @Test func aBackupFinishingWhileVerifyRunsRaisesNoFalseAlarm() throws {
+        let tree = try TemporaryTree(["src/a": "one"])
+        let repository = try Repository.initialize(at: tree.path("repo"))
+        _ = try repository.backup(tree.path("src"), options: BackupOptions(source: "s"))
+        try String(repeating: "a row the second backup adds\n", count: 20_000).write(toFile: tree.path("src/b"), atomically: true, encoding: .utf8)
+        // Backups do not wait for readers: one ends while verify is between its two listings.
+        let report = try repository.verify(progress: false, report: { _ in }) { () throws(ArchiveError) in
+            _ = try repository.backup(tree.path("src"), options: BackupOptions(source: "s"))
+        }
+        #expect(report.isHealthy, "\(report.problems.map(\.detail))")
+        #expect(report.snapshotsChecked == 1, "the snapshots published when verify started")
+        let again = try repository.verify()
+        #expect(again.isHealthy && again.snapshotsChecked == 2)
+    }
+}
+
 extension FileManager {
     func destinationOfSymbolicLinkExists(_ path: String) -> Bool { (try? destinationOfSymbolicLink(atPath: path)) != nil }
 }
