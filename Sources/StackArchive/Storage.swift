@@ -59,22 +59,32 @@ public struct LocalStorage: ArchiveStorage {
             fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         }
         guard fd >= 0 else { throw ArchiveError(.io, "cannot write \(temporary): \(String(cString: strerror(errno)))") }
-        var offset = 0
-        let ok = data.withUnsafeBytes { raw -> Bool in
+        // The errno of the first step that failed, taken before close or unlink can change it.
+        var failure: Int32 = 0
+        data.withUnsafeBytes { raw in
+            var offset = 0
             while offset < raw.count {
                 let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n <= 0 { return false }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else {
+                    failure = n == 0 ? EIO : errno
+                    return
+                }
                 offset += n
             }
-            return true
         }
         // Manifests and config: fsync before rename, so after a crash the object is whole or absent.
         // Chunks: their write-back starts now, and the backup's one syncfs waits for it at the end.
-        let synced = durable ? fsync(fd) == 0 : { _ = stackc_start_writeback(fd); return true }()
+        if failure == 0 {
+            if durable { if fsync(fd) != 0 { failure = errno } } else { _ = stackc_start_writeback(fd) }
+        }
         close(fd)
-        guard ok, synced, rename(temporary, target) == 0 else {
+        if failure == 0 && rename(temporary, target) != 0 { failure = errno }
+        guard failure == 0 else {
             unlink(temporary)
-            throw ArchiveError(.io, "cannot write \(target): \(String(cString: strerror(errno)))")
+            let full = failure == ENOSPC || failure == EDQUOT
+            throw ArchiveError(.io, "cannot write \(target): \(String(cString: strerror(failure)))",
+                               remedy: full ? "free space where the repository is (a prune reclaims what no snapshot uses), then run it again" : nil)
         }
     }
 

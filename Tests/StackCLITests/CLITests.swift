@@ -344,6 +344,43 @@ func expectGolden(_ actual: String, _ golden: String, sourceLocation: SourceLoca
         #expect(waited.stdout.hasPrefix("snapshot "))
     }
 
+    /// A full disk, for real: a 3 MB tmpfs (mounting needs root, as CI has).
+    @Test(.enabled(if: getuid() == 0)) func aFullDiskFailsTheBackupCleanlyAndAPruneMakesRoom() throws {
+        let tree = try TemporaryTree([:])
+        let small = tree.path("small")
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+        let mount = Process()
+        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+        mount.arguments = ["-t", "tmpfs", "-o", "size=3m", "tmpfs", small]
+        try mount.run()
+        mount.waitUntilExit()
+        try #require(mount.terminationStatus == 0)
+        defer {
+            let umount = Process()
+            umount.executableURL = URL(fileURLWithPath: "/bin/umount")
+            umount.arguments = [small]
+            try? umount.run()
+            umount.waitUntilExit()
+        }
+        let repo = small + "/repo"
+        #expect(try Run(["archive", "init", repo]).status == 0)
+        try FileManager.default.createDirectory(atPath: tree.path("src"), withIntermediateDirectories: true)
+        try noise(8 << 20).write(to: URL(fileURLWithPath: tree.path("src/dump")))
+        let full = try Run(["archive", "backup", repo, tree.path("src"), "--source", "db0", "--quiet"])
+        #expect(full.status == 2)
+        #expect(full.stderr.contains("No space left on device; free space where the repository is (a prune reclaims what no snapshot uses)"), "\(full.stderr)")
+        let left = FileManager.default.enumerator(atPath: repo)?.allObjects.compactMap { $0 as? String } ?? []
+        #expect(!left.contains { $0.contains(".tmp-") || $0.hasSuffix("locks/write") }, "no temporary file, no lock: \(left.filter { $0.contains(".tmp-") })")
+        #expect(try Run(["archive", "verify", repo, "--quiet"]).status == 0)
+        #expect(try Run(["archive", "ls", repo]).stdout.split(separator: "\n").count == 1, "no snapshot, only the header")
+        // The chunks the failed backup wrote are reclaimed, and a dump that fits is backed up.
+        let prune = try Run(["archive", "prune", repo, "--keep-last", "1"])
+        #expect(prune.status == 0 && prune.stdout.contains("0 snapshots removed") && !prune.stdout.contains(" 0 chunks"), "\(prune.stdout)")
+        try noise(1 << 20).write(to: URL(fileURLWithPath: tree.path("src/dump")))
+        #expect(try Run(["archive", "backup", repo, tree.path("src"), "--source", "db0", "--quiet"]).status == 0)
+        #expect(try Run(["archive", "verify", repo, "--quiet"]).status == 0)
+    }
+
     @Test func verifyNamesDamageAndExitsTwo() throws {
         let tree = try TemporaryTree(["src/a.dump": String(repeating: "INSERT INTO t VALUES (1);\n", count: 20_000)])
         let repo = tree.path("repo")
