@@ -129,7 +129,7 @@ extension Repository {
         for index in entries.indices where entries[index].kind == .file {
             let entry = entries[index]
             if let old = previous[entry.path], old.kind == .file, old.size == entry.size, old.mtime == entry.mtime,
-               old.chunkReferences.allSatisfy(isPresent) {
+               old.ctime == entry.ctime, old.inode == entry.inode, old.chunkReferences.allSatisfy(isPresent) {
                 entries[index].chunks = old.chunks
                 entries[index].lengths = old.lengths
                 entries[index].bundle = old.bundle
@@ -241,7 +241,10 @@ extension Repository {
         let mode = Int(info.st_mode & 0o7777)
         switch info.st_mode & S_IFMT {
         case S_IFREG:
-            return TreeEntry(path: path, kind: .file, mode: mode, size: Int64(info.st_size), mtime: mtime, target: nil, chunks: nil, bundle: nil)
+            var file = TreeEntry(path: path, kind: .file, mode: mode, size: Int64(info.st_size), mtime: mtime, target: nil, chunks: nil, bundle: nil)
+            file.ctime = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+            file.inode = UInt64(info.st_ino)
+            return file
         case S_IFDIR:
             return TreeEntry(path: path, kind: .directory, mode: mode, size: 0, mtime: mtime, target: nil, chunks: nil, bundle: nil)
         case S_IFLNK:

@@ -11,6 +11,12 @@ public struct TreeEntry: Codable, Sendable, Equatable {
     public var size: Int64
     /// Modification time in nanoseconds since the epoch (lets the next backup skip unchanged files).
     public var mtime: Int64
+    /// A file's status-change time (nanoseconds) and inode number: with size and mtime, what the
+    /// next backup compares to skip it unread (as restic and borg do), so a file rewritten in
+    /// place to the same size and mtime (a tool that restores mtimes) is still read. Absent in
+    /// trees written before they were recorded: such files are read once more.
+    public var ctime: Int64? = nil
+    public var inode: UInt64? = nil
     public var target: String?
     /// SHA-256 of each chunk, in order.
     public var chunks: [String]?

@@ -62,6 +62,16 @@ enum TreeDocument {
                 list(chunks, text)
                 raw(",")
             }
+            if let ctime = entry.ctime {
+                raw("\"ctime\":")
+                number(ctime)
+                raw(",")
+            }
+            if let inode = entry.inode {
+                raw("\"inode\":")
+                number(inode)
+                raw(",")
+            }
             raw("\"kind\":\"")
             out.append(contentsOf: entry.kind.rawValue.utf8)
             raw("\"")
@@ -128,6 +138,8 @@ enum TreeDocument {
                 case "mode": entry.mode = Int(try reader.integer())
                 case "size": entry.size = try reader.integer()
                 case "mtime": entry.mtime = try reader.integer()
+                case "ctime": entry.ctime = try reader.integer()
+                case "inode": entry.inode = try reader.unsigned()
                 case "target": entry.target = try reader.nullable { (reader) throws(Malformed) in try reader.string() }
                 case "chunks":
                     entry.chunks = try reader.nullable { (reader) throws(Malformed) in try reader.array { (reader) throws(Malformed) in try reader.string() } }
@@ -224,6 +236,22 @@ enum TreeDocument {
             }
             guard index > start else { throw Malformed(offset: start, reason: "expected a number") }
             return negative ? -value : value
+        }
+
+        /// A non-negative integer up to 2⁶⁴−1 (inode numbers).
+        mutating func unsigned() throws(Malformed) -> UInt64 {
+            _ = try peek()
+            let start = index
+            var value: UInt64 = 0
+            while index < bytes.count, (0x30...0x39).contains(bytes[index]) {
+                let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
+                let (sum, overflow2) = times.addingReportingOverflow(UInt64(bytes[index] - 0x30))
+                guard !overflow1 && !overflow2 else { throw Malformed(offset: start, reason: "number out of range") }
+                value = sum
+                index += 1
+            }
+            guard index > start else { throw Malformed(offset: start, reason: "expected a non-negative number") }
+            return value
         }
 
         mutating func string() throws(Malformed) -> String {

@@ -390,6 +390,28 @@ func fingerprint(_ root: String) -> [String] {
     }
 }
 
+extension RoundTripTests {
+    /// A tool that restores mtimes (rsync -t, tar, cp -p) can rewrite a file to the same size and
+    /// mtime; its inode or ctime still changes, and the backup reads it.
+    @Test func aFileRewrittenToTheSameSizeAndMtimeIsReadAgain() throws {
+        let tree = try TemporaryTree(["src/dump": "first version of the dump\n"])
+        let repository = try Repository.initialize(at: tree.path("repo"))
+        _ = try repository.backup(tree.path("src"), options: BackupOptions(source: "s"))
+        var before = stat()
+        stat(tree.path("src/dump"), &before)
+        try "other version of the dump\n".write(toFile: tree.path("src/dump"), atomically: false, encoding: .utf8)
+        var times = [before.st_atim, before.st_mtim]
+        #expect(utimensat(AT_FDCWD, tree.path("src/dump"), &times, 0) == 0)
+        var after = stat()
+        stat(tree.path("src/dump"), &after)
+        #expect(after.st_size == before.st_size && after.st_mtim.tv_sec == before.st_mtim.tv_sec && after.st_mtim.tv_nsec == before.st_mtim.tv_nsec)
+        let second = try repository.backup(tree.path("src"), options: BackupOptions(source: "s"))
+        #expect(second.unchangedFiles == 0)
+        _ = try repository.restore(second.record, to: tree.path("out"))
+        #expect(try String(contentsOfFile: tree.path("out/dump"), encoding: .utf8) == "other version of the dump\n")
+    }
+}
+
 @Suite struct RestoreTests {
     func repositoryWithSnapshot() throws -> (TemporaryTree, Repository, SnapshotRecord) {
         var rng = Seeded(state: 21)
