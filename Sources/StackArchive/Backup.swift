@@ -105,6 +105,18 @@ extension Repository {
         var entries = try walk.value()
         let progress = ProgressReporter(label: "backup", total: entries.reduce(0) { $0 + $1.size }, enabled: options.progress)
         let pipeline = ChunkPipeline(repository: self, readback: options.readback)
+        // New chunks go to disk while the backup runs: their data as each is written
+        // (sync_file_range), their inodes and directories by a syncfs every 100 ms, so the sync the
+        // manifest waits for has little left to write.
+        let stopSyncing = DispatchSemaphore(value: 0)
+        let dataStorage = storage
+        let flush = Background { () throws(ArchiveError) in
+            while stopSyncing.wait(timeout: .now() + .milliseconds(100)) == .timedOut { try? dataStorage.sync() }
+            try dataStorage.sync()
+        }
+        // Stopped below once the data is written, or here when the backup fails before that.
+        var syncing = true
+        defer { if syncing { stopSyncing.signal() } }
         var unchangedFiles = 0
         // Many unchanged small files share one bundle: each chunk's presence is checked once.
         var present: [String: Bool] = [:]
@@ -166,10 +178,10 @@ extension Repository {
             guard let hash = list.hashes.first else { continue }
             for (index, offset) in members { entries[index].bundle = BundleSlice(chunk: hash, offset: offset) }
         }
-        // The data chunks go to disk while the tree is encoded and stored; a second sync then
-        // only has the tree's chunks to write.
-        let dataStorage = storage
-        let flush = Background { () throws(ArchiveError) in try dataStorage.sync() }
+        // The last data chunks go to disk while the tree is encoded and stored; a second sync
+        // then only has the tree's chunks to write.
+        stopSyncing.signal()
+        syncing = false
         // The tree is stored as chunks too: deduplicated against the parent's where unchanged,
         // read back like any chunk, and checked by verify.
         let document = TreeDocument.encode(entries)
