@@ -12,6 +12,10 @@ public struct RetentionPolicy: Sendable, Equatable {
     public var maxSize: Int64?
     /// Calendar buckets are counted in this time zone.
     public var timeZone = TimeZone(identifier: "UTC") ?? .current
+    /// Snapshots named for removal (ids, unique prefixes or `latest`), whatever the rest says —
+    /// restic's `forget ID`: a snapshot that must go (it holds what should never have been
+    /// backed up) goes even when it is the newest.
+    public var forget: [String] = []
 
     public init(last: Int = 0, hourly: Int = 0, daily: Int = 0, weekly: Int = 0, monthly: Int = 0, maxSize: Int64? = nil) {
         self.last = last
@@ -22,7 +26,8 @@ public struct RetentionPolicy: Sendable, Equatable {
         self.maxSize = maxSize
     }
 
-    public var isEmpty: Bool { last == 0 && hourly == 0 && daily == 0 && weekly == 0 && monthly == 0 && maxSize == nil }
+    public var isEmpty: Bool { !hasKeepRules && maxSize == nil && forget.isEmpty }
+    var hasKeepRules: Bool { last > 0 || hourly > 0 || daily > 0 || weekly > 0 || monthly > 0 }
 
     /// The ids to keep among `snapshots` of one source, each with its reasons.
     func keep(_ snapshots: [SnapshotRecord]) -> [String: [String]] {
@@ -70,7 +75,7 @@ extension Repository {
     public func prune(_ policy: RetentionPolicy, dryRun: Bool, report: (String) -> Void = { _ in }) throws(ArchiveError) -> PruneResult {
         guard !policy.isEmpty else {
             throw ArchiveError(.usage, "an empty policy would remove every snapshot",
-                               remedy: "give at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --max-size")
+                               remedy: "give at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --max-size, --forget")
         }
         let held = dryRun ? try readLock(for: .pruneDryRun, report: report) : try lock(for: .prune, report: report)
         defer { held?.release() }
@@ -83,14 +88,18 @@ extension Repository {
             throw ArchiveError(.corrupt, "the manifest \(first) cannot be read" + (unreadable.count > 1 ? " (and \(unreadable.count - 1) more)" : "") + "; nothing was pruned",
                                remedy: "run 'stackc archive verify' to see what is damaged")
         }
+        var forgotten = Set<String>()
+        for reference in policy.forget { forgotten.insert(try snapshot(reference).id) }
         var reasons: [String: [String]] = [:]
         for (_, group) in Dictionary(grouping: all, by: \.snapshot.source) {
             reasons.merge(policy.keep(group)) { $0 + $1 }
         }
-        if policy.last == 0 && policy.hourly == 0 && policy.daily == 0 && policy.weekly == 0 && policy.monthly == 0 {
-            // Only a size limit: every snapshot is a candidate to keep until the limit says otherwise.
-            for record in all where reasons[record.id] == nil { reasons[record.id] = ["size limit"] }
+        if !policy.hasKeepRules {
+            // Only a size limit, or only snapshots named: every other snapshot is kept unless the
+            // limit says otherwise.
+            for record in all where reasons[record.id] == nil { reasons[record.id] = [policy.maxSize == nil ? "not named" : "size limit"] }
         }
+        for id in forgotten { reasons[id] = nil }
         // What each snapshot needs: its tree chunks and every chunk its tree names. A tree that
         // cannot be read stops the prune: reclaiming without it could delete chunks it needs.
         var needs: [String: Set<String>] = [:]
@@ -109,7 +118,7 @@ extension Repository {
         // the last good copy.
         var protected = Set<String>()
         for (_, group) in Dictionary(grouping: all, by: \.snapshot.source) {
-            for record in group.reversed() {
+            for record in group.reversed() where !forgotten.contains(record.id) {
                 let chunks = needs[record.id] ?? []
                 guard chunks.allSatisfy({ sizes[$0] != nil }), intact(chunks) else { continue }
                 protected.insert(record.id)
@@ -118,7 +127,9 @@ extension Repository {
             }
         }
         if let limit = policy.maxSize {
-            let newest = protected.union(Dictionary(grouping: all, by: \.snapshot.source).values.compactMap { $0.last?.id })
+            let newest = protected.union(Dictionary(grouping: all, by: \.snapshot.source).values.compactMap { group in
+                group.last { !forgotten.contains($0.id) }?.id
+            })
             func stored(_ ids: Set<String>) -> Int64 {
                 var used = Set<String>()
                 for record in all where ids.contains(record.id) { used.formUnion(needs[record.id] ?? []) }

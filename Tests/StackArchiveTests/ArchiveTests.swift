@@ -626,6 +626,31 @@ extension RoundTripTests {
         _ = try repository.restore(results[1].record, to: tree.path("out"))
     }
 
+    @Test func aNamedSnapshotIsForgottenEvenTheNewestAndItsOwnChunksReclaimed() throws {
+        let tree = try TemporaryTree([:])
+        let (repository, results) = try threeSnapshots(in: tree)
+        let ids = results.map(\.record.id)
+        func policy(last: Int = 0, forget: [String]) -> RetentionPolicy {
+            var policy = RetentionPolicy(last: last)
+            policy.forget = forget
+            return policy
+        }
+        // Only the named one goes: by unique prefix, with the chunks no other snapshot uses.
+        let middle = try repository.prune(policy(forget: [String(ids[1].prefix(8))]), dryRun: false)
+        #expect(middle.removed.map(\.id) == [ids[1]])
+        #expect(Set(middle.kept.map(\.0.id)) == [ids[0], ids[2]])
+        #expect(middle.reclaimedChunks == results[1].newChunks + results[1].record.snapshot.tree.count, "its dump's chunks and its tree's")
+        // The newest, named, goes even though --keep-last 1 would keep it; the one before it is
+        // then the newest that verifies, and stays.
+        let newest = try repository.prune(policy(last: 1, forget: ["latest"]), dryRun: false)
+        #expect(newest.removed.map(\.id) == [ids[2]])
+        #expect(newest.kept.map(\.0.id) == [ids[0]] && newest.kept.first?.1 == ["newest verified"])
+        #expect(try repository.verify().isHealthy)
+        // A name that matches nothing stops the prune before anything goes.
+        #expect { try repository.prune(policy(forget: ["ffffffffffff"]), dryRun: false) } throws: { ($0 as? ArchiveError)?.code == .notFound }
+        #expect(try repository.snapshots().map(\.id) == [ids[0]])
+    }
+
     @Test func aManifestThatCannotBeReadStopsPruneBeforeAnythingIsDeleted() throws {
         let tree = try TemporaryTree([:])
         let (repository, results) = try threeSnapshots(in: tree)

@@ -89,9 +89,9 @@ struct ArchiveCommand: ParsableCommand {
                     progress: !quiet && ArchiveCommand.interactive), report: ArchiveCommand.note)
             }
             let snapshot = result.record.snapshot
-            write("snapshot \(result.record.shortID) of \(snapshot.source): \(snapshot.fileCount) files, \(ProgressReporter.size(snapshot.totalSize)); "
-                  + "\(result.newChunks) new chunks (\(ProgressReporter.size(result.storedBytes)) stored), \(result.reusedChunks) reused, "
-                  + "\(result.unchangedFiles) files unchanged\n")
+            write("snapshot \(result.record.shortID) of \(snapshot.source): \(counted(snapshot.fileCount, "file")), \(ProgressReporter.size(snapshot.totalSize)); "
+                  + "\(counted(result.newChunks, "new chunk")) (\(ProgressReporter.size(result.storedBytes)) stored), \(result.reusedChunks) reused, "
+                  + "\(counted(result.unchangedFiles, "file")) unchanged\n")
             finishSuccessfully()
         }
     }
@@ -138,7 +138,7 @@ struct ArchiveCommand: ParsableCommand {
                 out += "\(problem.kind): \(problem.detail)\n"
                 for (snapshot, path) in problem.breaks { out += "  breaks snapshot \(snapshot): \(path)\n" }
             }
-            out += "\(report.chunksChecked) chunks (\(ProgressReporter.size(report.bytesChecked))) and \(report.snapshotsChecked) snapshots checked: "
+            out += "\(counted(report.chunksChecked, "chunk")) (\(ProgressReporter.size(report.bytesChecked))) and \(counted(report.snapshotsChecked, "snapshot")) checked: "
                 + (report.isHealthy ? "no damage\n" : "\(report.problems.count) problem\(report.problems.count == 1 ? "" : "s")\n")
             if report.isHealthy { write(out) } else {
                 FileHandle.standardError.write(Data(out.utf8))
@@ -165,7 +165,7 @@ struct ArchiveCommand: ParsableCommand {
                 return (record, try repository.restore(record, to: target, patterns: patterns, force: force,
                                                        progress: !quiet && ArchiveCommand.interactive, report: ArchiveCommand.note))
             }
-            write("restored snapshot \(record.shortID): \(restored.files) files, \(ProgressReporter.size(restored.bytes)) into \(target)\n")
+            write("restored snapshot \(record.shortID): \(counted(restored.files, "file")), \(ProgressReporter.size(restored.bytes)) into \(target)\n")
         }
     }
 
@@ -179,6 +179,8 @@ struct ArchiveCommand: ParsableCommand {
         @Option(help: "… of each of the last N months.") var keepMonthly = 0
         @Option(help: "Drop the oldest snapshots until the kept ones use at most this many stored bytes.") var maxSize: Int64?
         @Option(help: "The time zone of calendar buckets (default UTC).") var timeZone = "UTC"
+        @Option(help: "Remove this snapshot (an id, unique prefix or 'latest'; repeatable), even the newest; with no --keep-* or --max-size, only these go.")
+        var forget: [String] = []
         @Flag(help: "Show what would be removed; change nothing.") var dryRun = false
         @OptionGroup var lock: LockWaiting
 
@@ -187,13 +189,14 @@ struct ArchiveCommand: ParsableCommand {
                 guard let zone = TimeZone(identifier: timeZone) else { throw ArchiveError(.usage, "unknown time zone '\(timeZone)'") }
                 var policy = RetentionPolicy(last: keepLast, hourly: keepHourly, daily: keepDaily, weekly: keepWeekly, monthly: keepMonthly, maxSize: maxSize)
                 policy.timeZone = zone
+                policy.forget = forget
                 return try Repository.open(repository).prune(policy, dryRun: dryRun, report: ArchiveCommand.note)
             }
             var out = ""
             for (record, reasons) in result.kept { out += "keep    \(record.shortID)  \(ISO8601DateFormatter().string(from: record.snapshot.time))  \(record.snapshot.source)  (\(reasons.joined(separator: ", ")))\n" }
             for record in result.removed { out += "\(dryRun ? "would remove" : "remove") \(record.shortID)  \(ISO8601DateFormatter().string(from: record.snapshot.time))  \(record.snapshot.source)\n" }
             out += "\(result.removed.count) snapshot\(result.removed.count == 1 ? "" : "s") \(dryRun ? "would be " : "")removed, "
-                + "\(result.reclaimedChunks) chunks (\(ProgressReporter.size(result.reclaimedBytes))) \(dryRun ? "reclaimable" : "reclaimed")\n"
+                + "\(counted(result.reclaimedChunks, "chunk")) (\(ProgressReporter.size(result.reclaimedBytes))) \(dryRun ? "reclaimable" : "reclaimed")\n"
             write(out)
         }
     }
@@ -214,6 +217,9 @@ struct ArchiveCommand: ParsableCommand {
         }
     }
 }
+
+/// "1 file", "2 files".
+func counted(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
 
 extension String {
     func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
