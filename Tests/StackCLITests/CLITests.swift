@@ -381,6 +381,29 @@ func expectGolden(_ actual: String, _ golden: String, sourceLocation: SourceLoca
         #expect(try Run(["archive", "verify", repo, "--quiet"]).status == 0)
     }
 
+    @Test func theExportsManifestAndTimeAreRecordedAndListed() throws {
+        let tree = try TemporaryTree(["dump/db.sql": "INSERT INTO t VALUES (1);\n",
+                                      "manifest.json": #"{"export": "db0", "sequence": 41, "sha256": "ab12"}"#,
+                                      "list.json": "[1, 2]"])
+        let repo = tree.path("repo")
+        #expect(try Run(["archive", "init", repo]).status == 0)
+        let backup = try Run(["archive", "backup", repo, tree.path("dump"), "--source", "db0",
+                              "--time", "2026-11-23T02:00:00Z", "--metadata-file", tree.path("manifest.json")])
+        #expect(backup.status == 0, "\(backup.stderr)")
+        let listed = try Run(["archive", "ls", repo, "--format", "json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: [[String: Any]]])
+        let snapshot = try #require(object["snapshots"]?.first)
+        #expect(snapshot["time"] as? String == "2026-11-23T02:00:00Z")
+        #expect(snapshot["source"] as? String == "db0")
+        #expect(snapshot["host"] as? String == ProcessInfo.processInfo.hostName)
+        #expect(snapshot["metadata"] as? [String: String] == ["export": "db0", "sequence": "41", "sha256": "ab12"])
+        let badTime = try Run(["archive", "backup", repo, tree.path("dump"), "--time", "yesterday"])
+        #expect(badTime.status == 1 && badTime.stderr.contains("--time 'yesterday' is not ISO 8601"))
+        let badMetadata = try Run(["archive", "backup", repo, tree.path("dump"), "--metadata-file", tree.path("list.json")])
+        #expect(badMetadata.status == 1 && badMetadata.stderr.contains("is not a JSON object"))
+        #expect(try Run(["archive", "ls", repo]).stdout.split(separator: "\n").count == 2, "the refused backups wrote no snapshot")
+    }
+
     @Test func verifyNamesDamageAndExitsTwo() throws {
         let tree = try TemporaryTree(["src/a.dump": String(repeating: "INSERT INTO t VALUES (1);\n", count: 20_000)])
         let repo = tree.path("repo")

@@ -110,7 +110,9 @@ struct ArchiveCommand: ParsableCommand {
                 write(JSONPrinter.print(.object([("snapshots", .list(records.map { record in
                     .object([("id", .string(record.id)), ("time", .string(ISO8601DateFormatter().string(from: record.snapshot.time))),
                              ("source", .string(record.snapshot.source)), ("files", .number(String(record.snapshot.fileCount))),
-                             ("size", .number(String(record.snapshot.totalSize))), ("parent", record.snapshot.parent.map(Tree.string) ?? .null)])
+                             ("size", .number(String(record.snapshot.totalSize))), ("parent", record.snapshot.parent.map(Tree.string) ?? .null),
+                             ("host", .string(record.snapshot.hostname)),
+                             ("metadata", .object(record.snapshot.metadata.sorted { $0.key < $1.key }.map { ($0.key, Tree.string($0.value)) }))])
                 }))])))
                 return
             }
