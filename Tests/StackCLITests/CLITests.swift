@@ -383,7 +383,7 @@ func expectGolden(_ actual: String, _ golden: String, sourceLocation: SourceLoca
 
     @Test func theExportsManifestAndTimeAreRecordedAndListed() throws {
         let tree = try TemporaryTree(["dump/db.sql": "INSERT INTO t VALUES (1);\n",
-                                      "manifest.json": #"{"export": "db0", "sequence": 41, "sha256": "ab12"}"#,
+                                      "manifest.json": #"{"export": "db0", "sequence": 41, "complete": true, "files": [{"name": "srv/db.sql", "size": 26}]}"#,
                                       "list.json": "[1, 2]"])
         let repo = tree.path("repo")
         #expect(try Run(["archive", "init", repo]).status == 0)
@@ -396,7 +396,8 @@ func expectGolden(_ actual: String, _ golden: String, sourceLocation: SourceLoca
         #expect(snapshot["time"] as? String == "2026-11-23T02:00:00Z")
         #expect(snapshot["source"] as? String == "db0")
         #expect(snapshot["host"] as? String == ProcessInfo.processInfo.hostName)
-        #expect(snapshot["metadata"] as? [String: String] == ["export": "db0", "sequence": "41", "sha256": "ab12"])
+        #expect(snapshot["metadata"] as? [String: String] == ["export": "db0", "sequence": "41", "complete": "true",
+                                                              "files": #"[{"name":"srv/db.sql","size":26}]"#])
         let badTime = try Run(["archive", "backup", repo, tree.path("dump"), "--time", "yesterday"])
         #expect(badTime.status == 1 && badTime.stderr.contains("--time 'yesterday' is not ISO 8601"))
         let badMetadata = try Run(["archive", "backup", repo, tree.path("dump"), "--metadata-file", tree.path("list.json")])

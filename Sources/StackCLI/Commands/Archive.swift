@@ -81,7 +81,12 @@ struct ArchiveCommand: ParsableCommand {
                           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
                         throw ArchiveError(.usage, "--metadata-file '\(metadataFile)' is not a JSON object")
                     }
-                    for (key, value) in object { metadata[key] = value as? String ?? "\(value)" }
+                    // Strings as they are; anything else (numbers, the export's list of files) as compact JSON.
+                    for (key, value) in object {
+                        metadata[key] = value as? String
+                            ?? (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) }
+                            ?? "\(value)"
+                    }
                 }
                 let absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
                 return try repository.backup(directory, options: BackupOptions(
