@@ -34,8 +34,8 @@ struct ArchiveCommand: ParsableCommand {
 
     /// `--retry-lock`, for every verb that locks the repository.
     struct LockWaiting: ParsableArguments {
-        @Option(help: "Seconds to wait for a lock another process holds, trying again meanwhile (default: fail at once).")
-        var retryLock: Double = 0
+        @Option(help: ArgumentHelp("Wait up to this long for a lock another process holds, trying again meanwhile (default: fail at once).", valueName: "seconds"))
+        var retryLock: Double?
     }
 
     static func note(_ text: String) { FileHandle.standardError.write(Data("note: \(text)\n".utf8)) }
@@ -68,7 +68,7 @@ struct ArchiveCommand: ParsableCommand {
         @Flag(help: "No progress on stderr.") var quiet = false
 
         func run() throws {
-            let result = try ArchiveCommand.run(waitingForLock: lock.retryLock) { () throws(ArchiveError) in
+            let result = try ArchiveCommand.run(waitingForLock: lock.retryLock ?? 0) { () throws(ArchiveError) in
                 let repository = try Repository.open(self.repository)
                 var date: Date?
                 if let time {
@@ -137,7 +137,7 @@ struct ArchiveCommand: ParsableCommand {
         @OptionGroup var lock: LockWaiting
 
         func run() throws {
-            let report = try ArchiveCommand.run(waitingForLock: lock.retryLock) { () throws(ArchiveError) in
+            let report = try ArchiveCommand.run(waitingForLock: lock.retryLock ?? 0) { () throws(ArchiveError) in
                 try Repository.open(repository).verify(progress: !quiet && ArchiveCommand.interactive, report: ArchiveCommand.note)
             }
             var out = ""
@@ -166,7 +166,7 @@ struct ArchiveCommand: ParsableCommand {
         @Flag(help: "No progress on stderr.") var quiet = false
 
         func run() throws {
-            let (record, restored) = try ArchiveCommand.run(waitingForLock: lock.retryLock) { () throws(ArchiveError) in
+            let (record, restored) = try ArchiveCommand.run(waitingForLock: lock.retryLock ?? 0) { () throws(ArchiveError) in
                 let repository = try Repository.open(self.repository)
                 let record = try repository.snapshot(snapshot, source: source)
                 return (record, try repository.restore(record, to: target, patterns: patterns, force: force,
@@ -179,20 +179,20 @@ struct ArchiveCommand: ParsableCommand {
     struct Prune: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "prune", abstract: "Remove snapshots a retention policy does not keep, and reclaim their chunks.")
         @Argument(help: "The repository.") var repository: String
-        @Option(help: "Keep the N newest snapshots of each source.") var keepLast = 0
-        @Option(help: "Keep the newest snapshot of each of the last N hours.") var keepHourly = 0
-        @Option(help: "… of each of the last N days.") var keepDaily = 0
-        @Option(help: "… of each of the last N ISO weeks.") var keepWeekly = 0
-        @Option(help: "… of each of the last N months.") var keepMonthly = 0
-        @Option(help: "Drop the oldest snapshots until the kept ones use at most this many stored bytes.") var maxSize: Int64?
-        @Option(help: "The time zone of calendar buckets (default UTC).") var timeZone = "UTC"
-        @Option(help: "Remove this snapshot (an id, unique prefix or 'latest'; repeatable), even the newest; with no --keep-* or --max-size, only these go.")
+        @Option(help: ArgumentHelp("Keep the N newest snapshots of each source.", valueName: "n")) var keepLast = 0
+        @Option(help: ArgumentHelp("Keep the newest snapshot of each of the last N hours.", valueName: "n")) var keepHourly = 0
+        @Option(help: ArgumentHelp("… of each of the last N days.", valueName: "n")) var keepDaily = 0
+        @Option(help: ArgumentHelp("… of each of the last N ISO weeks.", valueName: "n")) var keepWeekly = 0
+        @Option(help: ArgumentHelp("… of each of the last N months.", valueName: "n")) var keepMonthly = 0
+        @Option(help: ArgumentHelp("Drop the oldest snapshots until the kept ones use at most this many stored bytes.", valueName: "bytes")) var maxSize: Int64?
+        @Option(help: ArgumentHelp("The time zone of calendar buckets.", valueName: "zone")) var timeZone = "UTC"
+        @Option(help: ArgumentHelp("Remove this snapshot (an id, unique prefix or 'latest'; repeatable), even the newest; with no --keep-* or --max-size, only these go.", valueName: "snapshot"))
         var forget: [String] = []
         @Flag(help: "Show what would be removed; change nothing.") var dryRun = false
         @OptionGroup var lock: LockWaiting
 
         func run() throws {
-            let result = try ArchiveCommand.run(waitingForLock: lock.retryLock) { () throws(ArchiveError) in
+            let result = try ArchiveCommand.run(waitingForLock: lock.retryLock ?? 0) { () throws(ArchiveError) in
                 guard let zone = TimeZone(identifier: timeZone) else { throw ArchiveError(.usage, "unknown time zone '\(timeZone)'") }
                 var policy = RetentionPolicy(last: keepLast, hourly: keepHourly, daily: keepDaily, weekly: keepWeekly, monthly: keepMonthly, maxSize: maxSize)
                 policy.timeZone = zone
@@ -216,7 +216,7 @@ struct ArchiveCommand: ParsableCommand {
         @OptionGroup var lock: LockWaiting
 
         func run() throws {
-            let changes = try ArchiveCommand.run(waitingForLock: lock.retryLock) { () throws(ArchiveError) in
+            let changes = try ArchiveCommand.run(waitingForLock: lock.retryLock ?? 0) { () throws(ArchiveError) in
                 let repository = try Repository.open(self.repository)
                 return try repository.diff(try repository.snapshot(from), try repository.snapshot(to), report: ArchiveCommand.note)
             }
