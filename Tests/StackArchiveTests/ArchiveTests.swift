@@ -445,6 +445,22 @@ extension RoundTripTests {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: tree.root).filter { $0.contains("stackc-restore") }
         #expect(leftovers.isEmpty)
     }
+
+    @Test func aKilledRestoresStagingIsRemovedByTheNextOneAndALiveOnesIsNot() throws {
+        let (tree, repository, record) = try repositoryWithSnapshot()
+        let dead = tree.path(".out.stackc-restore-99999999")
+        let live = tree.path(".out.stackc-restore-1")  // pid 1 is always alive
+        for staging in [dead, live] {
+            try FileManager.default.createDirectory(atPath: staging + "/half", withIntermediateDirectories: true)
+            try Data(count: 4096).write(to: URL(fileURLWithPath: staging + "/half/restored"))
+        }
+        var messages: [String] = []
+        _ = try repository.restore(record, to: tree.path("out"), report: { messages.append($0) })
+        #expect(messages == ["removing .out.stackc-restore-99999999, left by a restore (process 99999999) that did not finish"])
+        #expect(!FileManager.default.fileExists(atPath: dead))
+        #expect(FileManager.default.fileExists(atPath: live + "/half/restored"))
+        #expect(fingerprint(tree.path("out")) == fingerprint(tree.path("src")))
+    }
 }
 
 @Suite struct CorruptionTests {
