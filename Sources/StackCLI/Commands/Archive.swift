@@ -45,7 +45,7 @@ struct ArchiveCommand: ParsableCommand {
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "init", abstract: "Create an empty repository.")
         @Argument(help: "The repository directory (absent or empty).") var repository: String
-        @Option(help: "Average chunk size in bytes (a power of two is used; default 256 KiB).") var chunkSize = 256 << 10
+        @Option(help: ArgumentHelp("Average chunk size (a power of two is used; default 128 KiB).", valueName: "bytes")) var chunkSize = 128 << 10
         @Option(help: "zstd compression level, 1–19.") var level = 3
 
         func run() throws {
