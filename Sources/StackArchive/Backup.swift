@@ -426,7 +426,10 @@ final class ChunkPipeline: @unchecked Sendable {
     private let lock = NSLock()
     private var compressors: [ZstdCompressor] = []
     private var decompressors: [ZstdDecompressor] = []
-    private var written: Set<String> = []
+    /// Chunks being written by a worker now: another worker meeting the same bytes takes them as
+    /// stored. Only chunks in flight are here (a written one is found on disk), so this stays as
+    /// small as the number of workers whatever the backup's size.
+    private var writing: Set<String> = []
     private var failure: ArchiveError?
     /// `followed`: bytes found where the parent snapshot's chunks were, so never scanned for cuts;
     /// `searched`: chunks whose cut a guided walk had to search for.
@@ -771,9 +774,19 @@ final class ChunkPipeline: @unchecked Sendable {
         let hash = known ?? Repository.hex(SHA256.hash(data: chunk))
         let key = Repository.chunkKey(hash)
         lock.lock()
-        let claimed = written.insert(hash).inserted
+        let claimed = writing.insert(hash).inserted
         lock.unlock()
-        if !claimed || repository.storage.exists(key) {
+        guard claimed else {
+            count(reused: Int64(chunk.count))
+            return hash
+        }
+        // Released once the chunk is on disk and read back (or the backup fails).
+        defer {
+            lock.lock()
+            writing.remove(hash)
+            lock.unlock()
+        }
+        if repository.storage.exists(key) {
             count(reused: Int64(chunk.count))
             return hash
         }
@@ -804,7 +817,7 @@ final class ChunkPipeline: @unchecked Sendable {
     /// Whether a chunk is in the repository, or being written by this backup.
     private func isStored(_ hash: String) -> Bool {
         lock.lock()
-        let claimed = written.contains(hash)
+        let claimed = writing.contains(hash)
         lock.unlock()
         return claimed || repository.storage.exists(Repository.chunkKey(hash))
     }
