@@ -114,9 +114,9 @@ extension Repository {
             while stopSyncing.wait(timeout: .now() + .milliseconds(100)) == .timedOut { try? dataStorage.sync() }
             try dataStorage.sync()
         }
-        // Stopped below once the data is written, or here when the backup fails before that.
-        var syncing = true
-        defer { if syncing { stopSyncing.signal() } }
+        // Stopped below once the data is written, or here when the backup fails before that (a
+        // second signal is never waited for).
+        defer { stopSyncing.signal() }
         var unchangedFiles = 0
         // Many unchanged small files share one bundle: each chunk's presence is checked once.
         var present: [String: Bool] = [:]
@@ -181,7 +181,6 @@ extension Repository {
         // The last data chunks go to disk while the tree is encoded and stored; a second sync
         // then only has the tree's chunks to write.
         stopSyncing.signal()
-        syncing = false
         // The tree is stored as chunks too: deduplicated against the parent's where unchanged,
         // read back like any chunk, and checked by verify.
         let document = TreeDocument.encode(entries)

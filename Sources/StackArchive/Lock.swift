@@ -6,8 +6,6 @@ public enum LockedOperation: String, Sendable {
     case backup, prune, restore, verify, diff
     /// A prune's dry run reads what a prune would.
     case pruneDryRun = "prune --dry-run"
-
-    var writes: Bool { self == .backup || self == .prune }
 }
 
 /// Who holds a lock, as its file says (`{"pid", "host", "time", "operation"}`).

@@ -89,7 +89,7 @@ extension Repository {
                                remedy: "run 'stackc archive verify' to see what is damaged")
         }
         var forgotten = Set<String>()
-        for reference in policy.forget { forgotten.insert(try snapshot(reference).id) }
+        for reference in policy.forget { forgotten.insert(try Self.snapshot(reference, among: all).id) }
         var reasons: [String: [String]] = [:]
         for (_, group) in Dictionary(grouping: all, by: \.snapshot.source) {
             reasons.merge(policy.keep(group)) { $0 + $1 }

@@ -93,7 +93,12 @@ public struct Repository: Sendable {
 
     /// A snapshot by id, unique id prefix, or `latest` (of `source` when given).
     public func snapshot(_ reference: String, source: String? = nil) throws(ArchiveError) -> SnapshotRecord {
-        let all = try snapshots().filter { source == nil || $0.snapshot.source == source }
+        try Self.snapshot(reference, source: source, among: try snapshots())
+    }
+
+    /// The same, among snapshots already read (oldest first).
+    static func snapshot(_ reference: String, source: String? = nil, among records: [SnapshotRecord]) throws(ArchiveError) -> SnapshotRecord {
+        let all = records.filter { source == nil || $0.snapshot.source == source }
         if reference == "latest" {
             guard let latest = all.last else { throw ArchiveError(.notFound, "no snapshot" + (source.map { " of source '\($0)'" } ?? "")) }
             return latest

@@ -23,16 +23,17 @@ extension Repository {
         if !patterns.isEmpty && entries.isEmpty {
             throw ArchiveError(.notFound, "no path of snapshot \(record.shortID) matches " + patterns.map { "'\($0)'" }.joined(separator: ", "))
         }
-        let parent = (target as NSString).deletingLastPathComponent
+        let enclosing = (target as NSString).deletingLastPathComponent
+        let parent = enclosing.isEmpty ? "." : enclosing
         let stagingPrefix = "." + (target as NSString).lastPathComponent + ".stackc-restore-"
-        let staging = (parent.isEmpty ? "." : parent) + "/" + stagingPrefix + "\(getpid())"
+        let staging = parent + "/" + stagingPrefix + "\(getpid())"
         try? fileManager.removeItem(atPath: staging)
         // A restore killed before its rename left its staging directory, possibly as large as the
         // snapshot: the next restore to the same target removes those whose process is gone.
-        for name in (try? fileManager.contentsOfDirectory(atPath: parent.isEmpty ? "." : parent)) ?? [] where name.hasPrefix(stagingPrefix) {
+        for name in (try? fileManager.contentsOfDirectory(atPath: parent)) ?? [] where name.hasPrefix(stagingPrefix) {
             guard let pid = Int32(name.dropFirst(stagingPrefix.count)), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
             report("removing \(name), left by a restore (process \(pid)) that did not finish")
-            try? fileManager.removeItem(atPath: (parent.isEmpty ? "." : parent) + "/" + name)
+            try? fileManager.removeItem(atPath: parent + "/" + name)
         }
         do { try fileManager.createDirectory(atPath: staging, withIntermediateDirectories: true) } catch {
             throw ArchiveError(.io, "cannot create \(staging): \(error.localizedDescription)")

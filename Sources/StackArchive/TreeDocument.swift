@@ -226,21 +226,19 @@ enum TreeDocument {
             let negative = bytes[index] == UInt8(ascii: "-")
             if negative { index += 1 }
             let start = index
-            var value: Int64 = 0
-            while index < bytes.count, (0x30...0x39).contains(bytes[index]) {
-                let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
-                let (sum, overflow2) = times.addingReportingOverflow(Int64(bytes[index] - 0x30))
-                guard !overflow1 && !overflow2 else { throw Malformed(offset: start, reason: "number out of range") }
-                value = sum
-                index += 1
-            }
-            guard index > start else { throw Malformed(offset: start, reason: "expected a number") }
-            return negative ? -value : value
+            let value = try digits()
+            guard value <= UInt64(Int64.max) else { throw Malformed(offset: start, reason: "number out of range") }
+            return negative ? -Int64(value) : Int64(value)
         }
 
         /// A non-negative integer up to 2⁶⁴−1 (inode numbers).
         mutating func unsigned() throws(Malformed) -> UInt64 {
             _ = try peek()
+            return try digits()
+        }
+
+        /// The decimal digits at the current position, as a number.
+        private mutating func digits() throws(Malformed) -> UInt64 {
             let start = index
             var value: UInt64 = 0
             while index < bytes.count, (0x30...0x39).contains(bytes[index]) {
@@ -250,7 +248,7 @@ enum TreeDocument {
                 value = sum
                 index += 1
             }
-            guard index > start else { throw Malformed(offset: start, reason: "expected a non-negative number") }
+            guard index > start else { throw Malformed(offset: start, reason: "expected a number") }
             return value
         }
 

@@ -48,11 +48,17 @@ func fingerprint(_ root: String) -> [String] {
 
     func entries() -> [TreeEntry] {
         awkward.enumerated().map { index, path in
-            TreeEntry(path: path, kind: index % 3 == 0 ? .file : index % 3 == 1 ? .directory : .symlink, mode: 0o640 + index,
+            var entry = TreeEntry(path: path, kind: index % 3 == 0 ? .file : index % 3 == 1 ? .directory : .symlink, mode: 0o640 + index,
                       size: Int64(index) << 33, mtime: -Int64(index) * 1_000_000_007, target: index % 3 == 2 ? path + " →" : nil,
                       chunks: index % 3 == 0 ? [String(repeating: "ab", count: 32), String(repeating: "cd", count: 32)] : nil,
                       lengths: index % 3 == 0 ? [262_144, Int64(index) << 33] : nil,
                       bundle: index == 3 ? BundleSlice(chunk: String(repeating: "ef", count: 32), offset: 12_345) : nil)
+            if index % 3 == 0 {
+                // Inode numbers may use all 64 bits.
+                entry.ctime = -Int64(index) * 999
+                entry.inode = UInt64.max - UInt64(index)
+            }
+            return entry
         }
     }
 
