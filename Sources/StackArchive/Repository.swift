@@ -1,5 +1,40 @@
 import Crypto
 import Foundation
+import Logging
+import StackSystem
+
+/// The world an archive operation runs in: its clock, the host it runs on, where notices and
+/// progress go, and the flag that stops it. The CLI builds it from the real world; tests from theirs.
+public struct ArchiveContext: Sendable {
+    public var clock: any StackClock
+    public var host: HostFacts
+    /// Notices (a stale lock cleared, a leftover removed) at `.notice`.
+    public var logger: Logger
+    public var progress: any ProgressSink
+    /// Backup, restore and verify stop between chunks once it is raised.
+    public var cancellation: CancellationFlag
+    public var fileSystem: any FileSystem
+
+    public init(clock: any StackClock, host: HostFacts, logger: Logger, progress: any ProgressSink = NoProgress(),
+                cancellation: CancellationFlag = CancellationFlag(), fileSystem: any FileSystem) {
+        self.clock = clock
+        self.host = host
+        self.logger = logger
+        self.progress = progress
+        self.cancellation = cancellation
+        self.fileSystem = fileSystem
+    }
+
+    public init(world: SystemWorld, cancellation: CancellationFlag = CancellationFlag()) {
+        self.init(clock: world.clock, host: world.host, logger: world.logger, progress: world.progress,
+                  cancellation: cancellation, fileSystem: world.fileSystem)
+    }
+
+    /// Throws `cancelled` once the flag is raised.
+    func checkCancellation(_ operation: String) throws(ArchiveError) {
+        if cancellation.isCancelled { throw .cancelled(operation) }
+    }
+}
 
 /// `config.json`: the format and how this repository chunks and compresses.
 public struct RepositoryConfig: Codable, Sendable {
@@ -12,35 +47,45 @@ public struct RepositoryConfig: Codable, Sendable {
 /// An archive repository: content-defined chunks deduplicated by SHA-256, zstd-compressed, and
 /// snapshot manifests published last. See docs/ARCHIVE.md.
 public struct Repository: Sendable {
-    public let storage: LocalStorage
+    public let storage: any ArchiveStorage
     public let config: RepositoryConfig
+    public let context: ArchiveContext
 
     public static let formatVersion = 2
 
-    /// Creates an empty repository at `path` (which must be absent or empty).
+    /// Creates an empty repository at `path` (which must be absent or empty), in a local directory.
     public static func initialize(at path: String, chunkSize: Int = ChunkerParameters.default.average,
-                                  level: Int = 3) throws(ArchiveError) -> Repository {
+                                  level: Int = 3, context: ArchiveContext) throws(ArchiveError) -> Repository {
+        if let entries = try? context.fileSystem.list(path), !entries.isEmpty {
+            throw ArchiveError(.usage, "'\(path)' is not empty", remedy: "choose a new directory for the repository")
+        }
+        return try initialize(in: local(path, context), chunkSize: chunkSize, level: level, context: context)
+    }
+
+    /// Creates an empty repository in `storage`.
+    public static func initialize(in storage: any ArchiveStorage, chunkSize: Int = ChunkerParameters.default.average,
+                                  level: Int = 3, context: ArchiveContext) throws(ArchiveError) -> Repository {
         guard (1...19).contains(level) else { throw ArchiveError(.usage, "compression level must be from 1 to 19, got \(level)") }
         guard (64 << 10...64 << 20).contains(chunkSize) else {
             throw ArchiveError(.usage, "average chunk size must be from 64 KiB to 64 MiB, got \(chunkSize)")
         }
-        if let entries = try? FileManager.default.contentsOfDirectory(atPath: path), !entries.isEmpty {
-            throw ArchiveError(.usage, "'\(path)' is not empty", remedy: "choose a new directory for the repository")
-        }
-        let storage = LocalStorage(root: path)
         let config = RepositoryConfig(chunker: ChunkerParameters(average: chunkSize), compressionLevel: level)
-        // The 256 chunk directories up front: no backup has to create one on its hot path.
-        for directory in ["snapshots", "locks"] + (0..<256).map({ String(format: "chunks/%02x", $0) }) {
-            do { try FileManager.default.createDirectory(atPath: path + "/" + directory, withIntermediateDirectories: true) } catch {
-                throw ArchiveError(.io, "cannot create \(path)/\(directory): \(error.localizedDescription)")
-            }
-        }
-        try storage.publish("config.json", (try? Coding.encoder.encode(config)) ?? Data())
-        return Repository(storage: storage, config: config)
+        try storage.prepare()
+        try storage.publish("config.json", try Coding.encode(config))
+        return Repository(storage: storage, config: config, context: context)
     }
 
-    public static func open(_ path: String) throws(ArchiveError) -> Repository {
-        let storage = LocalStorage(root: path)
+    /// The repository in a local directory.
+    public static func open(_ path: String, context: ArchiveContext) throws(ArchiveError) -> Repository {
+        try open(local(path, context), context: context)
+    }
+
+    static func local(_ path: String, _ context: ArchiveContext) -> LocalStorage {
+        LocalStorage(root: path, fileSystem: context.fileSystem, host: context.host, clock: context.clock)
+    }
+
+    public static func open(_ storage: any ArchiveStorage, context: ArchiveContext) throws(ArchiveError) -> Repository {
+        let path = storage.location
         guard let data = try? storage.get("config.json") else {
             throw ArchiveError(.notFound, "no archive repository at '\(path)'", remedy: "create one with 'stackc archive init \(path)'")
         }
@@ -55,27 +100,15 @@ public struct Repository: Sendable {
             throw ArchiveError(.usage, "repository format \(config.version) of '\(path)' predates this stackc's format \(formatVersion)",
                                remedy: "back up into a new repository ('stackc archive init')")
         }
-        return Repository(storage: storage, config: config)
+        return Repository(storage: storage, config: config, context: context)
     }
 
     static func chunkKey(_ hash: String) -> String { "chunks/\(hash.prefix(2))/\(hash)" }
     static func snapshotKey(_ id: String) -> String { "snapshots/\(id).json" }
 
-    /// Lowercase hex, written straight into the string's storage: every chunk read, written or
-    /// compared is named this way, tens of thousands of times a backup.
+    /// A digest's lowercase hex: the name of every chunk and snapshot.
     static func hex<D: Digest>(_ digest: D) -> String {
-        digest.withUnsafeBytes { bytes in
-            String(unsafeUninitializedCapacity: bytes.count * 2) { out in
-                let digits: StaticString = "0123456789abcdef"
-                digits.withUTF8Buffer { digits in
-                    for (index, byte) in bytes.enumerated() {
-                        out[index * 2] = digits[Int(byte >> 4)]
-                        out[index * 2 + 1] = digits[Int(byte & 0x0F)]
-                    }
-                }
-                return bytes.count * 2
-            }
-        }
+        digest.withUnsafeBytes { Hex.string($0) }
     }
 
     // MARK: - Snapshots
@@ -116,7 +149,7 @@ public struct Repository: Sendable {
         var document = Data()
         for hash in record.snapshot.tree {
             do throws(ArchiveError) { document.append(try readChunk(hash, using: decompressor)) } catch {
-                throw ArchiveError(error.code, "the tree of snapshot \(record.shortID) cannot be read: \(error.message)", remedy: error.remedy)
+                throw ArchiveError(error.kind, "the tree of snapshot \(record.shortID) cannot be read: \(error.message)", remedy: error.remedy, cause: error.cause)
             }
         }
         do throws(TreeDocument.Malformed) { return try TreeDocument.decode(document) } catch {
@@ -133,9 +166,4 @@ public struct Repository: Sendable {
         }
         return data
     }
-}
-
-/// SHA-256 of a whole buffer.
-enum SHA256Hasher {
-    static func hash(_ data: Data) -> SHA256.Digest { SHA256.hash(data: data) }
 }

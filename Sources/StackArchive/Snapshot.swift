@@ -1,4 +1,5 @@
 import Foundation
+import StackSystem
 
 /// One entry of a snapshot's tree.
 public struct TreeEntry: Codable, Sendable, Equatable {
@@ -74,7 +75,20 @@ public struct SnapshotRecord: Sendable {
     public var shortID: String { String(id.prefix(12)) }
 }
 
+/// The JSON of manifests, config and lock files: keys sorted, times in ISO 8601 UTC with milliseconds.
 enum Coding {
+    /// `value` as JSON; a value that cannot be encoded is a bug, never an empty file.
+    static func encode<T: Encodable>(_ value: T) throws(ArchiveError) -> Data {
+        do { return try encoder.encode(value) } catch {
+            throw .bug("cannot encode \(T.self) as JSON", cause: ErrorText(String(describing: error)))
+        }
+    }
+
+    /// The same, ended by a newline (a file a person may read).
+    static func encodeLine<T: Encodable>(_ value: T) throws(ArchiveError) -> Data {
+        try encode(value) + Data("\n".utf8)
+    }
+
     static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -6,12 +6,9 @@ import StackModel
 /// unchanged re-run over 20,000 files cost a third of a second in tree coding alone.
 enum TreeDocument {
     /// Long trees are encoded in parts on every core and joined (the parts are independent lines).
-    static func encode(_ entries: [TreeEntry]) -> Data {
-        let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, entries.count / 4096))
-        let size = (entries.count + parts - 1) / max(parts, 1)
-        let pieces = Concurrently.map(parts) { part in
-            encode(entries[(part * size)..<min(entries.count, (part + 1) * size)], first: part == 0)
-        }
+    static func encode(_ entries: [TreeEntry], workers: Int = 1) -> Data {
+        let ranges = Parallel.ranges(of: entries.count, workers: workers, minimum: 4096)
+        let pieces = Parallel.map(ranges.count) { part in encode(entries[ranges[part]], first: part == 0) }
         var out = Data("[".utf8)
         out.reserveCapacity(pieces.reduce(8) { $0 + $1.count })
         for piece in pieces { out.append(contentsOf: piece) }

@@ -1,10 +1,13 @@
 import ArgumentParser
-import CSystem
+import CLinux
 import Foundation
+import Logging
 import StackCompiler
 import StackModel
+import StackSystem
 
-/// `stackc`: compile, preview and explain resilient stack profiles.
+/// `stackc`: compile, preview and explain resilient stack profiles, materialize them, and keep
+/// their archives.
 public struct StackCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "stackc",
@@ -16,8 +19,9 @@ public struct StackCommand: ParsableCommand {
 
     public init() {}
 
-    /// The entry point. With `STACKC_TIMING` set in the environment, the time from here to exit is
-    /// printed on stderr (process start-up excluded, as a profiler would show it).
+    /// The entry point: builds the real world, parses the arguments, runs the verb and ends the
+    /// process with the exit status its outcome maps to (`Exit.status`). With `STACKC_TIMING` set,
+    /// the time from here to exit is printed on stderr.
     public static func start() {
         if ProcessInfo.processInfo.environment["STACKC_TIMING"] != nil {
             timingStart = DispatchTime.now().uptimeNanoseconds
@@ -26,40 +30,39 @@ public struct StackCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("stackc: \(String(format: "%.3f", elapsed)) ms\n".utf8))
             }
         }
-        main()
+        LoggingSystem.bootstrap { label in StderrLogHandler(label: label) }
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        do {
+            try Usage.checkVerbs(arguments, root: StackCommand.self)
+            var command = try parseAsRoot(arguments)
+            try command.run()
+            Glibc.exit(ExitStatus.success.rawValue)
+        } catch {
+            Glibc.exit(Exit.status(for: error))
+        }
     }
 }
 
 /// When `start()` began, for STACKC_TIMING; written once before any other thread exists.
 nonisolated(unsafe) private var timingStart: UInt64 = 0
 
+/// The real world the verbs run in, built once, on first use, by the CLI and nobody else.
+enum CLI {
+    static let logger = Logger(label: "stackc")
+    static let world = SystemWorld.real(logger: logger, showProgress: isatty(2) == 1)
+}
+
 /// Output formats shared by the read verbs.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, yaml, json
 }
 
-/// Exit codes of the CLI contract: 0 ok, 1 user or configuration error, 2 runtime failure.
-enum Exit {
-    static let configurationError = ExitCode(1)
-    static let runtimeFailure = ExitCode(2)
-}
-
-/// Compiles on a thread with a large stack: deep substitution chains recurse, and a profile,
-/// however deep, must produce a diagnostic and never a stack overflow.
+/// Compiles for a verb on a thread with a very large stack, with the heap set for a short-lived
+/// compile: it grows in large steps and is never trimmed, so building a graph of thousands of
+/// instances is not a stream of brk/mprotect calls.
 func compileOnLargeStack(_ path: String) -> Compilation {
     stackc_generous_malloc()
-    final class Box: @unchecked Sendable { var result: Compilation? }
-    let box = Box()
-    let done = DispatchSemaphore(value: 0)
-    let thread = Thread {
-        box.result = Compiler.compile(profile: path)
-        done.signal()
-    }
-    thread.stackSize = 1 << 30
-    thread.start()
-    done.wait()
-    guard let result = box.result else { fatalError("compiler thread ended without a result") }
-    return result
+    return Compiler.compileOnLargeStack(profile: path, workers: CLI.world.host.cores)
 }
 
 /// Prints diagnostics to stderr; returns whether any was an error.
@@ -89,5 +92,5 @@ func write(bytes: [UInt8]) {
 /// end, and freeing a large graph object by object is a measurable share of a render (as with
 /// clang's -disable-free). Output is already written: FileHandle writes are unbuffered.
 func finishSuccessfully() -> Never {
-    exit(0)
+    exit(ExitStatus.success.rawValue)
 }

@@ -29,14 +29,27 @@ public struct Compiler {
     /// Whether instances may take the prepared-template path; tests turn it off to compare.
     public var usesPartitionTemplates = true
 
-    public init(reader: ProfileReader = ProfileReader()) {
+    /// Threads instance partitions are resolved on (the host's cores, from the CLI).
+    public var workers: Int
+
+    public init(reader: ProfileReader = ProfileReader(), workers: Int = 1) {
         layering = Layering(reader: reader)
+        self.workers = max(1, workers)
     }
 
     /// Compiles the profile at `path` (a deployment, a stack or any layered file).
-    public static func compile(profile path: String) -> Compilation {
-        var compiler = Compiler()
+    public static func compile(profile path: String, workers: Int = 1) -> Compilation {
+        var compiler = Compiler(workers: workers)
         return compiler.compile(profile: path)
+    }
+
+    /// The stack of the thread `compileOnLargeStack` runs on.
+    public static let compilerStack = 1 << 30
+
+    /// Compiles on a thread with a very large stack: deep substitution chains recurse, and a
+    /// profile, however deep, must produce a diagnostic and never a stack overflow.
+    public static func compileOnLargeStack(profile path: String, workers: Int = 1) -> Compilation {
+        Parallel.onLargeStack(compilerStack) { compile(profile: path, workers: workers) }
     }
 
     public mutating func compile(profile path: String) -> Compilation {
@@ -61,8 +74,8 @@ public struct Compiler {
         let edgesByActor = Dictionary(grouping: edges, by: \.from)
         let (requested, profiles) = (instances, prepared)
         let jobs = instances.indices.filter { types[instances[$0].softwareType] != nil && !incomplete.contains(instances[$0].name) }
-        let chunks = Parallel.chunks(of: jobs.count)
-        let results = Parallel.map(chunks) { range in
+        let chunks = Parallel.ranges(of: jobs.count, workers: workers, minimum: 64)
+        let results = Parallel.map(chunks, stackSize: Parallel.largeStack) { range in
             var bag = DiagnosticBag()
             var references: Set<OptionKey> = []
             var partitions: [ResolvedConfiguration] = []

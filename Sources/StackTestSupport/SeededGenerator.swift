@@ -1,14 +1,4 @@
-/// SplitMix64: a small deterministic generator, so a failing random test can be replayed from its seed.
-public struct SeededGenerator: RandomNumberGenerator {
-    public var state: UInt64
+import StackModel
 
-    public init(state: UInt64) { self.state = state }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The tests' seeded generator is the model's SplitMix64 (see StackModel/SeededGenerator.swift).
+public typealias SeededGenerator = StackModel.SeededGenerator

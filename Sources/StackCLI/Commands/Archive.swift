@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import CLinux
 import StackArchive
-import StackCompiler
+import StackModel
+import StackSystem
 
 /// `stackc archive …`: the pull-backup's historical archive, usable on its own.
 struct ArchiveCommand: ParsableCommand {
@@ -10,26 +12,31 @@ struct ArchiveCommand: ParsableCommand {
         abstract: "Incremental, deduplicated, zstd-compressed snapshots of a directory (docs/ARCHIVE.md).",
         subcommands: [Init.self, Backup.self, List.self, Verify.self, Restore.self, Prune.self, Diff.self])
 
-    /// Runs an archive operation: usage problems exit 1, failures (damage, I/O, a held lock) exit 2.
-    /// With `waitingForLock` seconds, a lock another process holds is tried again until then (every
+    /// Runs an archive operation (its failure maps to its exit status in `Exit`). With
+    /// `waitingForLock` seconds, a lock another process holds is tried again until then (every
     /// operation takes its lock before it changes anything, so it is simply run again).
-    static func run<T>(waitingForLock seconds: Double = 0, _ body: () throws(ArchiveError) -> T) throws -> T {
-        let deadline = Date().addingTimeInterval(seconds)
+    static func run<T>(waitingForLock seconds: Double = 0, _ body: () throws(ArchiveError) -> T) throws(ArchiveError) -> T {
+        let clock = CLI.world.clock
+        let deadline = clock.date.addingTimeInterval(seconds)
         var pause = 0.1
         var waiting = false
         while true {
             do {
                 return try body()
-            } catch where error.code == .locked && deadline.timeIntervalSinceNow > 0 {
-                if !waiting { note("\(error.message); waiting up to \(Int(seconds.rounded(.up))) s for it") }
+            } catch where error.kind == .locked && clock.date < deadline {
+                if !waiting { CLI.logger.notice("\(error.message); waiting up to \(Int(seconds.rounded(.up))) s for it") }
                 waiting = true
-                Thread.sleep(forTimeInterval: min(pause, deadline.timeIntervalSinceNow))
+                clock.sleepBlocking(for: .milliseconds(Int64(1000 * min(pause, deadline.timeIntervalSince(clock.date)))))
                 pause = min(pause * 2, 2)
-            } catch {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                throw error.code == .usage || error.code == .notFound ? Exit.configurationError : Exit.runtimeFailure
             }
         }
+    }
+
+    /// The archive's world: the CLI's, with progress only where asked for and on a terminal.
+    static func context(quiet: Bool = false) -> ArchiveContext {
+        var context = ArchiveContext(world: CLI.world)
+        if quiet { context.progress = NoProgress() }
+        return context
     }
 
     /// `--retry-lock`, for every verb that locks the repository.
@@ -38,9 +45,6 @@ struct ArchiveCommand: ParsableCommand {
         var retryLock: Double?
     }
 
-    static func note(_ text: String) { FileHandle.standardError.write(Data("note: \(text)\n".utf8)) }
-
-    static var interactive: Bool { isatty(2) == 1 }
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "init", abstract: "Create an empty repository.")
@@ -50,7 +54,7 @@ struct ArchiveCommand: ParsableCommand {
 
         func run() throws {
             let repository = try ArchiveCommand.run { () throws(ArchiveError) in
-                try Repository.initialize(at: self.repository, chunkSize: chunkSize, level: level)
+                try Repository.initialize(at: self.repository, chunkSize: chunkSize, level: level, context: ArchiveCommand.context())
             }
             write("initialized \(self.repository) (chunks \(repository.config.chunker.minimum >> 10)–\(repository.config.chunker.maximum >> 10) KiB, average \(repository.config.chunker.average >> 10) KiB; zstd level \(repository.config.compressionLevel))\n")
         }
@@ -68,8 +72,11 @@ struct ArchiveCommand: ParsableCommand {
         @Flag(help: "No progress on stderr.") var quiet = false
 
         func run() throws {
+            // Chunk-sized buffers are mapped and unmapped, not kept in per-thread malloc arenas
+            // whose high-water mark would grow with the amount of data: memory stays flat.
+            stackc_bound_malloc()
             let result = try ArchiveCommand.run(waitingForLock: lock.retryLock ?? 0) { () throws(ArchiveError) in
-                let repository = try Repository.open(self.repository)
+                let repository = try Repository.open(self.repository, context: ArchiveCommand.context(quiet: quiet))
                 var date: Date?
                 if let time {
                     guard let parsed = ISO8601DateFormatter().date(from: time) else { throw ArchiveError(.usage, "--time '\(time)' is not ISO 8601 (2026-11-23T10:00:00Z)") }
@@ -89,13 +96,11 @@ struct ArchiveCommand: ParsableCommand {
                     }
                 }
                 let absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
-                return try repository.backup(directory, options: BackupOptions(
-                    source: source ?? absolute, time: date, metadata: metadata, readback: !noReadback,
-                    progress: !quiet && ArchiveCommand.interactive), report: ArchiveCommand.note)
+                return try repository.backup(directory, options: BackupOptions(source: source ?? absolute, time: date, metadata: metadata, readback: !noReadback))
             }
             let snapshot = result.record.snapshot
-            write("snapshot \(result.record.shortID) of \(snapshot.source): \(counted(snapshot.fileCount, "file")), \(ProgressReporter.size(snapshot.totalSize)); "
-                  + "\(counted(result.newChunks, "new chunk")) (\(ProgressReporter.size(result.storedBytes)) stored), \(result.reusedChunks) reused, "
+            write("snapshot \(result.record.shortID) of \(snapshot.source): \(counted(snapshot.fileCount, "file")), \(ByteCount.format(snapshot.totalSize)); "
+                  + "\(counted(result.newChunks, "new chunk")) (\(ByteCount.format(result.storedBytes)) stored), \(result.reusedChunks) reused, "
                   + "\(counted(result.unchangedFiles, "file")) unchanged\n")
             finishSuccessfully()
         }
@@ -109,7 +114,7 @@ struct ArchiveCommand: ParsableCommand {
 
         func run() throws {
             let records = try ArchiveCommand.run { () throws(ArchiveError) in
-                try Repository.open(repository).snapshots().filter { source == nil || $0.snapshot.source == source }
+                try Repository.open(repository, context: ArchiveCommand.context()).snapshots().filter { source == nil || $0.snapshot.source == source }
             }
             if format == .json {
                 write(JSONPrinter.print(.object([("snapshots", .list(records.map { record in
@@ -124,7 +129,7 @@ struct ArchiveCommand: ParsableCommand {
             var out = "id            time                   files        size  source\n"
             for record in records {
                 let time = ISO8601DateFormatter().string(from: record.snapshot.time)
-                out += "\(record.shortID)  \(time)  \(String(record.snapshot.fileCount).leftPadded(7))  \(ProgressReporter.size(record.snapshot.totalSize).leftPadded(10))  \(record.snapshot.source)\n"
+                out += "\(record.shortID)  \(time)  \(String(record.snapshot.fileCount).leftPadded(7))  \(ByteCount.format(record.snapshot.totalSize).leftPadded(10))  \(record.snapshot.source)\n"
             }
             write(out)
         }
@@ -138,14 +143,14 @@ struct ArchiveCommand: ParsableCommand {
 
         func run() throws {
             let report = try ArchiveCommand.run(waitingForLock: lock.retryLock ?? 0) { () throws(ArchiveError) in
-                try Repository.open(repository).verify(progress: !quiet && ArchiveCommand.interactive, report: ArchiveCommand.note)
+                try Repository.open(repository, context: ArchiveCommand.context(quiet: quiet)).verify()
             }
             var out = ""
             for problem in report.problems {
                 out += "\(problem.kind): \(problem.detail)\n"
                 for (snapshot, path) in problem.breaks { out += "  breaks snapshot \(snapshot): \(path)\n" }
             }
-            out += "\(counted(report.chunksChecked, "chunk")) (\(ProgressReporter.size(report.bytesChecked))) and \(counted(report.snapshotsChecked, "snapshot")) checked: "
+            out += "\(counted(report.chunksChecked, "chunk")) (\(ByteCount.format(report.bytesChecked))) and \(counted(report.snapshotsChecked, "snapshot")) checked: "
                 + (report.isHealthy ? "no damage\n" : "\(report.problems.count) problem\(report.problems.count == 1 ? "" : "s")\n")
             if report.isHealthy { write(out) } else {
                 FileHandle.standardError.write(Data(out.utf8))
@@ -167,12 +172,11 @@ struct ArchiveCommand: ParsableCommand {
 
         func run() throws {
             let (record, restored) = try ArchiveCommand.run(waitingForLock: lock.retryLock ?? 0) { () throws(ArchiveError) in
-                let repository = try Repository.open(self.repository)
+                let repository = try Repository.open(self.repository, context: ArchiveCommand.context(quiet: quiet))
                 let record = try repository.snapshot(snapshot, source: source)
-                return (record, try repository.restore(record, to: target, patterns: patterns, force: force,
-                                                       progress: !quiet && ArchiveCommand.interactive, report: ArchiveCommand.note))
+                return (record, try repository.restore(record, to: target, patterns: patterns, force: force))
             }
-            write("restored snapshot \(record.shortID): \(counted(restored.files, "file")), \(ProgressReporter.size(restored.bytes)) into \(target)\n")
+            write("restored snapshot \(record.shortID): \(counted(restored.files, "file")), \(ByteCount.format(restored.bytes)) into \(target)\n")
         }
     }
 
@@ -197,13 +201,13 @@ struct ArchiveCommand: ParsableCommand {
                 var policy = RetentionPolicy(last: keepLast, hourly: keepHourly, daily: keepDaily, weekly: keepWeekly, monthly: keepMonthly, maxSize: maxSize)
                 policy.timeZone = zone
                 policy.forget = forget
-                return try Repository.open(repository).prune(policy, dryRun: dryRun, report: ArchiveCommand.note)
+                return try Repository.open(repository, context: ArchiveCommand.context()).prune(policy, dryRun: dryRun)
             }
             var out = ""
             for (record, reasons) in result.kept { out += "keep    \(record.shortID)  \(ISO8601DateFormatter().string(from: record.snapshot.time))  \(record.snapshot.source)  (\(reasons.joined(separator: ", ")))\n" }
             for record in result.removed { out += "\(dryRun ? "would remove" : "remove") \(record.shortID)  \(ISO8601DateFormatter().string(from: record.snapshot.time))  \(record.snapshot.source)\n" }
             out += "\(result.removed.count) snapshot\(result.removed.count == 1 ? "" : "s") \(dryRun ? "would be " : "")removed, "
-                + "\(counted(result.reclaimedChunks, "chunk")) (\(ProgressReporter.size(result.reclaimedBytes))) \(dryRun ? "reclaimable" : "reclaimed")\n"
+                + "\(counted(result.reclaimedChunks, "chunk")) (\(ByteCount.format(result.reclaimedBytes))) \(dryRun ? "reclaimable" : "reclaimed")\n"
             write(out)
         }
     }
@@ -217,8 +221,8 @@ struct ArchiveCommand: ParsableCommand {
 
         func run() throws {
             let changes = try ArchiveCommand.run(waitingForLock: lock.retryLock ?? 0) { () throws(ArchiveError) in
-                let repository = try Repository.open(self.repository)
-                return try repository.diff(try repository.snapshot(from), try repository.snapshot(to), report: ArchiveCommand.note)
+                let repository = try Repository.open(self.repository, context: ArchiveCommand.context())
+                return try repository.diff(try repository.snapshot(from), try repository.snapshot(to))
             }
             write(changes.map { "\($0.change) \($0.path)\n" }.joined())
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import StackCompiler
+import StackModel
 
 /// `stackc explain PROFILE SECTION:OPTION`: a value and every step that made it.
 struct Explain: ParsableCommand {

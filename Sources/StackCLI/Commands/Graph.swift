@@ -1,5 +1,6 @@
 import ArgumentParser
 import StackCompiler
+import StackModel
 
 /// `stackc graph PROFILE`: the instance graph as DOT or Mermaid.
 struct Graph: ParsableCommand {

@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import StackCompiler
 import StackModel
-import StackRuntime
+import StackMaterialize
+import StackSystem
 
 /// Options shared by plan, install and uninstall.
 struct MaterializeOptions: ParsableArguments {
@@ -15,30 +16,16 @@ struct MaterializeOptions: ParsableArguments {
     @Option(help: "The templates folder (default: $STACKC_TEMPLATES, or the one shipped with stackc).")
     var templates: String?
 
-    /// The absolute path of this binary: wrappers call the stackc that installed them.
-    static var executable: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
-    }
-
-    func materializer() throws -> Materializer {
-        guard let directory = templates ?? Templates.locate(executable: Self.executable) else {
-            throw failure(RuntimeError(.template, "cannot find stackc's templates folder",
-                                       remedy: "pass --templates DIR or set STACKC_TEMPLATES"))
+    /// The templates: `--templates`, `$STACKC_TEMPLATES`, then those shipped with this binary.
+    func materializer() throws(MaterializeError) -> Materializer {
+        let world = CLI.world
+        guard let directory = templates ?? ProcessInfo.processInfo.environment["STACKC_TEMPLATES"]
+            ?? Templates.locate(executable: world.host.executable, fileSystem: world.fileSystem) else {
+            throw MaterializeError(.template, "cannot find stackc's templates folder", remedy: "pass --templates DIR or set STACKC_TEMPLATES")
         }
-        do {
-            let user = String(cString: getpwuid(geteuid())?.pointee.pw_name ?? strdup("root"))
-            return Materializer(root: root, stackc: Self.executable, templates: try Templates(directory: directory), user: user)
-        } catch {
-            throw failure(error)
-        }
+        return Materializer(root: root, stackc: world.host.executable, templates: try Templates(directory: directory, fileSystem: world.fileSystem),
+                            user: world.host.user, fileSystem: world.fileSystem)
     }
-}
-
-/// Prints a runtime failure (`error: …`) and yields exit code 2, or 1 for a refusal the user can lift.
-func failure(_ error: RuntimeError) -> ExitCode {
-    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-    return error.code == .dataLoss || error.code == .escapesRoot ? Exit.configurationError : Exit.runtimeFailure
 }
 
 /// Compiles for a materializing verb: diagnostics printed, errors exit 1.
@@ -116,9 +103,7 @@ struct PlanCommand: ParsableCommand {
 
     func run() throws {
         let graph = try compiledGraph(profile)
-        let materializer = try options.materializer()
-        let plan: Plan
-        do { plan = try materializer.plan(graph, allowDataLoss: options.allowDataLoss) } catch { throw failure(error) }
+        let plan = try options.materializer().plan(graph, allowDataLoss: options.allowDataLoss)
         write(format == .json ? JSONPrinter.print(PlanPrinter.json(plan)) : PlanPrinter.text(plan))
         if detailedExitcode && plan.hasChanges { throw ExitCode(2) }
     }
@@ -138,18 +123,14 @@ struct InstallCommand: ParsableCommand {
     func run() throws {
         let graph = try compiledGraph(profile)
         let materializer = try options.materializer()
-        do {
-            let plan = try materializer.plan(graph, allowDataLoss: options.allowDataLoss)
-            if !plan.refused.isEmpty {
-                FileHandle.standardError.write(Data(PlanPrinter.text(Plan.refusedOnly(plan)).utf8))
-                throw RuntimeError(.dataLoss, "nothing was changed: \(plan.refused.count) removal\(plan.refused.count == 1 ? "" : "s") would lose data",
+        let plan = try materializer.plan(graph, allowDataLoss: options.allowDataLoss)
+        if !plan.refused.isEmpty {
+            FileHandle.standardError.write(Data(PlanPrinter.text(Plan.refusedOnly(plan)).utf8))
+            throw MaterializeError(.dataLoss, "nothing was changed: \(plan.refused.count) removal\(plan.refused.count == 1 ? "" : "s") would lose data",
                                    remedy: "pass --allow-data-loss to remove them")
-            }
-            try materializer.apply(plan, allowDataLoss: options.allowDataLoss)
-            write(plan.hasChanges ? PlanPrinter.text(plan) : "no change (\(plan.unchanged) parts up to date)\n")
-        } catch let error as RuntimeError {
-            throw failure(error)
         }
+        try materializer.apply(plan, allowDataLoss: options.allowDataLoss)
+        write(plan.hasChanges ? PlanPrinter.text(plan) : "no change (\(plan.unchanged) parts up to date)\n")
     }
 }
 
@@ -163,16 +144,12 @@ struct UninstallCommand: ParsableCommand {
 
     func run() throws {
         let materializer = try options.materializer()
-        do {
-            let plan = try materializer.plan(InstanceGraph(instances: [], edges: [], softwareTypes: []), allowDataLoss: options.allowDataLoss)
-            if !plan.refused.isEmpty {
-                FileHandle.standardError.write(Data(PlanPrinter.text(Plan.refusedOnly(plan)).utf8))
-                throw RuntimeError(.dataLoss, "nothing was removed: data would be lost", remedy: "pass --allow-data-loss")
-            }
-            try materializer.apply(plan, allowDataLoss: options.allowDataLoss)
-            write(PlanPrinter.text(plan))
-        } catch let error as RuntimeError {
-            throw failure(error)
+        let plan = try materializer.plan(InstanceGraph(instances: [], edges: [], softwareTypes: []), allowDataLoss: options.allowDataLoss)
+        if !plan.refused.isEmpty {
+            FileHandle.standardError.write(Data(PlanPrinter.text(Plan.refusedOnly(plan)).utf8))
+            throw MaterializeError(.dataLoss, "nothing was removed: data would be lost", remedy: "pass --allow-data-loss")
         }
+        try materializer.apply(plan, allowDataLoss: options.allowDataLoss)
+        write(PlanPrinter.text(plan))
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import StackCompiler
+import StackModel
 
 /// `stackc render PROFILE`: the resolved configuration and the instance graph.
 struct Render: ParsableCommand {
@@ -19,8 +20,9 @@ struct Render: ParsableCommand {
     func run() throws {
         let compilation = compileOnLargeStack(profile)
         if report(compilation.diagnostics) { throw Exit.configurationError }
-        let document = Renderer.document(compilation, only: Set(only))
-        if format == .json { write(bytes: JSONPrinter.bytes(document)) } else { write(YAMLPrinter.print(document)) }
+        let workers = CLI.world.host.cores
+        let document = Renderer.document(compilation, only: Set(only), workers: workers)
+        if format == .json { write(bytes: JSONPrinter.bytes(document, workers: workers)) } else { write(YAMLPrinter.print(document)) }
         finishSuccessfully()
     }
 }

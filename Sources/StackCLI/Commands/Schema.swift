@@ -1,5 +1,6 @@
 import ArgumentParser
 import StackCompiler
+import StackModel
 
 /// `stackc schema`: the JSON Schema of the profile format, for editors.
 struct Schema: ParsableCommand {

@@ -5,15 +5,16 @@ import StackModel
 public enum Renderer {
     /// `render`: sections, instances and edges; `only` keeps the named sections and instances
     /// (and the edges that touch a kept instance).
-    public static func document(_ compilation: Compilation, only: Set<String> = []) -> Tree {
+    /// Instances and edges are converted on `workers` threads in fixed runs, joined in order.
+    public static func document(_ compilation: Compilation, only: Set<String> = [], workers: Int = 1) -> Tree {
         let keep = { (name: String) in only.isEmpty || only.contains(name) }
         let sections = compilation.configuration.sections.filter { keep($0.name) }.map { section in
             (section.name, Tree.object(sortedFrom: section.options.map { ($0.name, Tree($0.value)) }))
         }
         let kept = compilation.graph.instances.filter { keep($0.name) }
-        let instances = Parallel.map(Parallel.chunks(of: kept.count)) { range in kept[range].map(instance) }.flatMap { $0 }
+        let instances = Parallel.map(Parallel.ranges(of: kept.count, workers: workers, minimum: 64), stackSize: Parallel.largeStack) { range in kept[range].map(instance) }.flatMap { $0 }
         let keptEdges = compilation.graph.edges.filter { keep($0.from) || keep($0.to) }
-        let edges = Parallel.map(Parallel.chunks(of: keptEdges.count)) { range in
+        let edges = Parallel.map(Parallel.ranges(of: keptEdges.count, workers: workers, minimum: 64), stackSize: Parallel.largeStack) { range in
             keptEdges[range].map { edge in
                 Tree.object([("from", .string(edge.from)), ("to", .string(edge.to)), ("kind", .string(edge.kind.rawValue))])
             }

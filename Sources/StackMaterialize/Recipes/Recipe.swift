@@ -1,0 +1,214 @@
+import Foundation
+import StackModel
+import StackSystem
+
+/// A part of an instance: a section of its profile with a recipe, and its resolved options.
+public struct Part: Sendable {
+    public var name: String
+    public var recipe: String
+    public var options: [ResolvedOption]
+
+    public init(name: String, recipe: String, options: [ResolvedOption]) {
+        self.name = name
+        self.recipe = recipe
+        self.options = options
+    }
+
+    public func value(_ option: String) -> Value? { options.first { $0.name == option }?.value }
+
+    func string(_ option: String) throws(MaterializeError) -> String {
+        guard let value = value(option) else {
+            throw MaterializeError(.invalidOption, "part '\(name)' lacks option '\(option)'")
+        }
+        switch value {
+        case .string(let text), .number(let text): return text
+        case .bool(let flag): return flag ? "true" : "false"
+        default: throw MaterializeError(.invalidOption, "option '\(option)' of part '\(name)' must be text, got a \(value.kindName)")
+        }
+    }
+
+    func optionalString(_ option: String) throws(MaterializeError) -> String? {
+        value(option) == nil ? nil : try string(option)
+    }
+
+    /// A list of texts, or one text as a one-item list. A list inside the list is spliced in, so
+    /// `[pg_dump, "${instance:databases}"]` passes each database as its own argument.
+    func strings(_ option: String) throws(MaterializeError) -> [String] {
+        guard let value = value(option) else { return [] }
+        func flatten(_ items: [ValueNode]) throws(MaterializeError) -> [String] {
+            var result: [String] = []
+            for item in items {
+                if case .list(let inner) = item.value {
+                    result += try flatten(inner)
+                } else if let text = item.string {
+                    result.append(text)
+                } else {
+                    throw MaterializeError(.invalidOption, "option '\(option)' of part '\(name)' must list texts, got a \(item.value.kindName)")
+                }
+            }
+            return result
+        }
+        switch value {
+        case .list(let items): return try flatten(items)
+        default: return [try string(option)]
+        }
+    }
+
+    func flag(_ option: String, default fallback: Bool) throws(MaterializeError) -> Bool {
+        guard let value = value(option) else { return fallback }
+        guard case .bool(let flag) = value else {
+            throw MaterializeError(.invalidOption, "option '\(option)' of part '\(name)' must be true or false")
+        }
+        return flag
+    }
+
+    /// An octal mode written `"0700"` or `700`.
+    func mode(_ option: String, default fallback: Int) throws(MaterializeError) -> Int {
+        guard value(option) != nil else { return fallback }
+        let text = try string(option)
+        guard let mode = Int(text, radix: 8), (0...0o7777).contains(mode) else {
+            throw MaterializeError(.invalidOption, "option '\(option)' of part '\(name)' must be an octal mode such as \"0750\", got '\(text)'")
+        }
+        return mode
+    }
+
+    /// A path inside the instance: relative and without `..` (the compiler reports these with a
+    /// position; this is the materializer's own guard).
+    func relativePath(_ option: String) throws(MaterializeError) -> String {
+        let path = try string(option)
+        guard !path.isEmpty, !path.hasPrefix("/"), !path.split(separator: "/").contains("..") else {
+            throw MaterializeError(.escapesRoot, "option '\(option)' of part '\(name)' is '\(path)', which would leave the instance directory",
+                               remedy: "use a relative path without '..'")
+        }
+        return path.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
+    }
+}
+
+/// What the materializer knows about the instance a part belongs to.
+public struct PartitionContext: Sendable {
+    public var instance: String
+    /// Absolute path of the instance directory.
+    public var directory: String
+    /// Absolute path of the stackc binary the wrappers call.
+    public var stackc: String
+    public var templates: Templates
+    /// Absolute queue directory of each instance that has one, for notifier lists.
+    public var queues: [String: String]
+    /// The user cron entries run as.
+    public var user: String
+
+    public init(instance: String, directory: String, stackc: String, templates: Templates, queues: [String: String], user: String) {
+        self.instance = instance
+        self.directory = directory
+        self.stackc = stackc
+        self.templates = templates
+        self.queues = queues
+        self.user = user
+    }
+}
+
+/// One thing a part puts in the instance directory.
+public struct Output: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case file(Data, mode: Int)
+        /// A directory. `contents` says what removing it means.
+        case directory(mode: Int, contents: Contents)
+        /// A random token, generated once and kept across reinstalls.
+        case secret(bytes: Int)
+    }
+
+    public enum Contents: String, Sendable, Codable {
+        /// Holds data (backups, archives): removed only with --allow-data-loss.
+        case data
+        /// Holds transient entries (queues): removed with what is in it.
+        case transient
+        /// Removed when empty, otherwise left in place.
+        case plain
+    }
+
+    /// Relative to the instance directory.
+    public var path: String
+    public var kind: Kind
+}
+
+/// A recipe: the options it reads and what it installs. Outputs are computed in memory; the
+/// default install / update / uninstall write and remove them, and a recipe overrides what it
+/// must (a secret is generated once and kept).
+public protocol Recipe: Sendable {
+    static var name: String { get }
+    /// The options it reads (shared with the compiler's unused-option check).
+    var schema: RecipeCatalog.Recipe { get }
+    func outputs(_ part: Part, _ context: PartitionContext) throws(MaterializeError) -> [Output]
+    func install(_ outputs: [Output], in filesystem: Confined, instance: String) throws(MaterializeError) -> [InstalledFile]
+    func uninstall(_ files: [InstalledFile], in filesystem: Confined, instance: String, allowDataLoss: Bool) throws(MaterializeError)
+}
+
+extension Recipe {
+    public var schema: RecipeCatalog.Recipe {
+        RecipeCatalog.recipe(named: Self.name) ?? RecipeCatalog.Recipe(name: Self.name, required: [], optional: [])
+    }
+
+    public func install(_ outputs: [Output], in filesystem: Confined, instance: String) throws(MaterializeError) -> [InstalledFile] {
+        var installed: [InstalledFile] = []
+        for output in outputs {
+            let path = try filesystem.within(instance + "/" + output.path)
+            switch output.kind {
+            case .file(let data, let mode):
+                try io { () throws(SystemError) in try filesystem.write(data, to: path, mode: mode) }
+                installed.append(InstalledFile(path: output.path, kind: .file, mode: mode))
+            case .directory(let mode, let contents):
+                try io { () throws(SystemError) in try filesystem.makeDirectory(path, mode: mode) }
+                installed.append(InstalledFile(path: output.path, kind: .directory, mode: mode, contents: contents))
+            case .secret(let bytes):
+                // Generated once: an existing token is kept, so peers holding it keep working.
+                if !filesystem.exists(path) {
+                    var generator = SystemRandomNumberGenerator()
+                    let token = Hex.string((0..<bytes).map { _ in UInt8.random(in: 0...255, using: &generator) })
+                    try io { () throws(SystemError) in
+                        try filesystem.makeDirectory((path as NSString).deletingLastPathComponent, mode: 0o700)
+                        try filesystem.write(Data((token + "\n").utf8), to: path, mode: 0o600)
+                    }
+                }
+                installed.append(InstalledFile(path: output.path, kind: .secret, mode: 0o600))
+            }
+        }
+        return installed
+    }
+
+    public func uninstall(_ files: [InstalledFile], in filesystem: Confined, instance: String, allowDataLoss: Bool) throws(MaterializeError) {
+        let base = filesystem.root + "/" + instance
+        for file in files.reversed() {
+            let path = try filesystem.within(instance + "/" + file.path)
+            switch file.kind {
+            case .file, .secret:
+                try io { () throws(SystemError) in try filesystem.removeFile(path) }
+            case .directory:
+                switch file.contents ?? .plain {
+                case .data:
+                    if filesystem.usage(of: path).files > 0 && !allowDataLoss {
+                        throw MaterializeError(.dataLoss, "'\(file.path)' of instance '\(instance)' holds data", path: path,
+                                           remedy: "pass --allow-data-loss to remove it")
+                    }
+                    try io { () throws(SystemError) in try filesystem.removeTree(path) }
+                case .transient:
+                    try io { () throws(SystemError) in try filesystem.removeTree(path) }
+                case .plain:
+                    filesystem.removeIfEmpty(path)  // left in place when something else lives there
+                }
+            }
+            filesystem.pruneEmptyDirectories(from: (path as NSString).deletingLastPathComponent, upTo: base)
+        }
+    }
+}
+
+extension Confined {
+    /// `relative` under the root, or the refusal as a materializing failure.
+    func within(_ relative: String) throws(MaterializeError) -> String {
+        do { return try resolve(relative) } catch { throw .escape(error) }
+    }
+}
+
+/// A file-system step of install, its failure named by the call and path that failed.
+func io<T>(_ body: () throws(SystemError) -> T) throws(MaterializeError) -> T {
+    do { return try body() } catch { throw .fileSystem("cannot \(error.operation)", error) }
+}
