@@ -78,13 +78,14 @@ public struct Compiler {
         let results = Parallel.map(chunks, stackSize: Parallel.largeStack) { range in
             var bag = DiagnosticBag()
             var references: Set<OptionKey> = []
-            var partitions: [ResolvedConfiguration] = []
+            var partitions: [(ResolvedConfiguration, [Part])] = []
             var templated = 0
             for job in jobs[range] {
                 let instance = requested[job]
                 guard let type = types[instance.softwareType], let profile = profiles[type.name] else { continue }
-                partitions.append(Self.partition(of: instance, type: type, profile: profile, edges: edgesByActor[instance.name] ?? [],
-                                                 referenced: &references, templated: &templated, diagnostics: &bag))
+                let partition = Self.partition(of: instance, type: type, profile: profile, edges: edgesByActor[instance.name] ?? [],
+                                               referenced: &references, templated: &templated, diagnostics: &bag)
+                partitions.append((partition, RecipeCatalog.parts(of: partition, diagnostics: &bag)))
             }
             return (partitions, references, bag, templated)
         }
@@ -92,7 +93,10 @@ public struct Compiler {
         var templated = 0
         for (range, result) in zip(chunks, results) {
             templated += result.3
-            for (job, partition) in zip(jobs[range], result.0) { instances[job].partition = partition }
+            for (job, (partition, parts)) in zip(jobs[range], result.0) {
+                instances[job].partition = partition
+                instances[job].recipeParts = parts
+            }
             partitionReferences.formUnion(result.1)
             diagnostics.add(contentsOf: result.2.all)
         }

@@ -149,19 +149,12 @@ public struct Materializer: Sendable {
         return Plan(changes: changes, unchanged: unchanged, targets: targets, removedInstances: removed)
     }
 
-    /// The parts an instance installs: `stack.parts` of its partition, in order.
+    /// The parts an instance installs: `stack.parts` of its partition, in order, typed by the compiler.
     func parts(of instance: Instance) throws(MaterializeError) -> [Part] {
-        guard let partition = instance.partition else {
+        guard instance.partition != nil else {
             throw MaterializeError(.invalidOption, "instance '\(instance.name)' has no compiled profile")
         }
-        var parts: [Part] = []
-        for name in instance.parts {
-            guard let section = partition[name], let recipe = section["recipe"]?.value, case .string(let recipeName) = recipe else {
-                throw MaterializeError(.invalidOption, "part '\(name)' of instance '\(instance.name)' has no recipe")
-            }
-            parts.append(Part(name: name, recipe: recipeName, options: section.options.filter { $0.name != "recipe" }))
-        }
-        return parts
+        return instance.recipeParts
     }
 
     /// The absolute queue directory of every instance with a `queue` part.
@@ -169,7 +162,7 @@ public struct Materializer: Sendable {
         var queues: [String: String] = [:]
         for instance in graph.instances {
             guard let parts = try? parts(of: instance),
-                  let queue = parts.first(where: { $0.recipe == QueueRecipe.name }), let path = try? queue.relativePath("path") else { continue }
+                  let queue = parts.first(where: { $0.recipe == QueueRecipe.name }), let path = queue.text(.path) else { continue }
             queues[instance.name] = root + "/" + instance.name + "/" + path
         }
         return queues
@@ -179,7 +172,7 @@ public struct Materializer: Sendable {
         var hasher = SHA256()
         let fields = ["recipe=" + part.recipe, "templates=" + templates.digest, "stackc=" + stackc, "root=" + root, "user=" + user]
             + options.keys.sorted().map { "option \($0)=" + (options[$0] ?? "") }
-            + (part.recipe == NotifierRecipe.name ? ((try? part.strings("receivers")) ?? []).map { "queue=" + (context.queues[$0] ?? "") } : [])
+            + (part.recipe == NotifierRecipe.name ? part.words(.receivers).map { "queue=" + (context.queues[$0] ?? "") } : [])
         for field in fields { hasher.update(data: Data((field + "\n").utf8)) }
         return hasher.finalize().withUnsafeBytes { Hex.string($0) }
     }

@@ -62,3 +62,6 @@ public struct DiagnosticBag: Sendable {
         }.map(\.element)
     }
 }
+
+/// A diagnostic can be the failure of a `Result` (an option that cannot be typed).
+extension Diagnostic: Error {}

@@ -70,6 +70,8 @@ public struct Instance: Sendable {
     public var partition: ResolvedConfiguration?
     /// Where the instance was requested (a replicate() call or an explicit entry).
     public var declaration: SourceLocation
+    /// The parts the partition installs, in order, their options typed (set by the compiler).
+    public var recipeParts: [Part] = []
 
     public init(name: String, role: Role, softwareType: String, parameters: [ResolvedOption],
                 partition: ResolvedConfiguration?, declaration: SourceLocation) {

@@ -130,3 +130,15 @@ extension Value {
         }
     }
 }
+
+extension Value {
+    /// Whether some text in it holds `${` (a reference for a later stage).
+    public var mentionsReference: Bool {
+        switch self {
+        case .string(let text): text.contains("${")
+        case .list(let items): items.contains { $0.value.mentionsReference }
+        case .map(let entries): entries.contains { $0.node.value.mentionsReference }
+        default: false
+        }
+    }
+}

@@ -27,11 +27,7 @@ enum UsageChecker {
                 diagnostics.add(.warning("option '\(option.name)' in section '\(section.name)' is not read by recipe '\(name)'" + Suggestions.didYouMean(option.name, in: readable),
                                          at: option.keyLocation, notes: option.history.last?.via ?? []))
             }
-            checkPaths(section, diagnostics: &diagnostics)
-            if name == "cron" || name == "systemd-timer", let schedule = section["schedule"], !schedule.isUnresolved, let text = schedule.node.string,
-               !text.contains("${"), case .failure(let error) = CronSchedule.parse(text) {
-                diagnostics.add(.error("invalid schedule '\(text)': \(error.message)", at: schedule.node.location, notes: schedule.history.last?.via ?? []))
-            }
+            checkTypes(section, recipe: recipe, diagnostics: &diagnostics)
             for required in recipe.required where section[required] == nil {
                 diagnostics.add(.error("section '\(section.name)' lacks option '\(required)', which recipe '\(name)' requires",
                                        at: section.location, notes: section.origin.chain))
@@ -39,14 +35,12 @@ enum UsageChecker {
         }
     }
 
-    /// Paths a part writes stay inside its instance directory: relative, never `..`.
-    private static func checkPaths(_ section: ResolvedSection, diagnostics: inout DiagnosticBag) {
-        for name in RecipeCatalog.pathOptions {
-            guard let option = section[name], !option.isUnresolved, let path = option.node.string else { continue }
-            if path.hasPrefix("/") || path.split(separator: "/").contains("..") || path.isEmpty {
-                diagnostics.add(.error("'\(name)' of section '\(section.name)' is '\(path)', which would escape the instance directory (use a relative path without '..')",
-                                       at: option.node.location, notes: option.history.last?.via ?? []))
-            }
+    /// Every option the recipe reads has the type the catalog gives it. A value still holding a
+    /// reference (`${…}`, resolved in each instance's partition) is checked there instead.
+    private static func checkTypes(_ section: ResolvedSection, recipe: RecipeCatalog.Recipe, diagnostics: inout DiagnosticBag) {
+        for spec in recipe.specs {
+            guard let option = section[spec.name], !option.isUnresolved, !option.value.mentionsReference else { continue }
+            if case .failure(let diagnostic) = RecipeCatalog.decode(option, as: spec.kind, section: section.name) { diagnostics.add(diagnostic) }
         }
     }
 

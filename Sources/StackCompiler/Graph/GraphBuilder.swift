@@ -71,9 +71,7 @@ struct GraphBuilder {
                                    at: request.nameLocation, notes: [Note("instance declared here", at: request.declaration)]))
             return false
         }
-        let isAlphanumeric = { (b: UInt8) in (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) }
-        guard let first = bytes.first, isAlphanumeric(first), bytes.count <= 63,
-              bytes.allSatisfy({ isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }) else {
+        guard NameRules.isInstanceName(name) else {
             diagnostics.add(.error("instance name '\(name)' is not a valid name (\(Self.namePattern))",
                                    at: request.nameLocation, notes: [Note("instance declared here", at: request.declaration)]))
             return false

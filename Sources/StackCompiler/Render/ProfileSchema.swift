@@ -1,8 +1,13 @@
+import StackModel
+
 /// The JSON Schema of the profile format (`stackc schema`), so editors can validate profiles.
 ///
 /// It describes the shape (sections of options, the `stack` section, instance entries, software
 /// types, recipes); references, layering and the graph are checked by `stackc check`.
 public enum ProfileSchema {
+    /// The recipe names, from the catalog, as JSON strings.
+    private static let recipeNames = RecipeCatalog.recipes.map { JSONText.quoted($0.name) }.joined(separator: ", ")
+
     public static let json = #"""
 {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -39,7 +44,7 @@ public enum ProfileSchema {
               "oneOf": [ { "type": "string" }, { "type": "array", "items": { "type": "string" } } ]
             },
             "include": { "$ref": "#/$defs/paths" },
-            "recipe": { "enum": ["wrapper", "cron", "systemd-timer", "directory", "file", "queue", "notifier", "secret"] }
+            "recipe": { "enum": [\#(recipeNames)] }
           },
           "propertyNames": { "pattern": "^(<=|[^\\s][^=]*?\\s*(\\+=|-=)?)$" },
           "additionalProperties": { "$ref": "#/$defs/value" }

@@ -2,85 +2,14 @@ import Foundation
 import StackModel
 import StackSystem
 
-/// A part of an instance: a section of its profile with a recipe, and its resolved options.
-public struct Part: Sendable {
-    public var name: String
-    public var recipe: String
-    public var options: [ResolvedOption]
-
-    public init(name: String, recipe: String, options: [ResolvedOption]) {
-        self.name = name
-        self.recipe = recipe
-        self.options = options
-    }
-
-    public func value(_ option: String) -> Value? { options.first { $0.name == option }?.value }
-
-    func string(_ option: String) throws(MaterializeError) -> String {
-        guard let value = value(option) else {
-            throw MaterializeError(.invalidOption, "part '\(name)' lacks option '\(option)'")
+extension Part {
+    /// A required option the compiler has typed; its absence is stackc's bug, not the profile's.
+    func required<T>(_ option: RecipeCatalog.Option, _ read: (RecipeCatalog.Option) -> T?) throws(MaterializeError) -> T {
+        guard let value = read(option) else {
+            throw MaterializeError(.bug, "part '\(name)' reached install without its option '\(option.rawValue)' typed",
+                                   remedy: BugReport("").remedy)
         }
-        switch value {
-        case .string(let text), .number(let text): return text
-        case .bool(let flag): return flag ? "true" : "false"
-        default: throw MaterializeError(.invalidOption, "option '\(option)' of part '\(name)' must be text, got a \(value.kindName)")
-        }
-    }
-
-    func optionalString(_ option: String) throws(MaterializeError) -> String? {
-        value(option) == nil ? nil : try string(option)
-    }
-
-    /// A list of texts, or one text as a one-item list. A list inside the list is spliced in, so
-    /// `[pg_dump, "${instance:databases}"]` passes each database as its own argument.
-    func strings(_ option: String) throws(MaterializeError) -> [String] {
-        guard let value = value(option) else { return [] }
-        func flatten(_ items: [ValueNode]) throws(MaterializeError) -> [String] {
-            var result: [String] = []
-            for item in items {
-                if case .list(let inner) = item.value {
-                    result += try flatten(inner)
-                } else if let text = item.string {
-                    result.append(text)
-                } else {
-                    throw MaterializeError(.invalidOption, "option '\(option)' of part '\(name)' must list texts, got a \(item.value.kindName)")
-                }
-            }
-            return result
-        }
-        switch value {
-        case .list(let items): return try flatten(items)
-        default: return [try string(option)]
-        }
-    }
-
-    func flag(_ option: String, default fallback: Bool) throws(MaterializeError) -> Bool {
-        guard let value = value(option) else { return fallback }
-        guard case .bool(let flag) = value else {
-            throw MaterializeError(.invalidOption, "option '\(option)' of part '\(name)' must be true or false")
-        }
-        return flag
-    }
-
-    /// An octal mode written `"0700"` or `700`.
-    func mode(_ option: String, default fallback: Int) throws(MaterializeError) -> Int {
-        guard value(option) != nil else { return fallback }
-        let text = try string(option)
-        guard let mode = Int(text, radix: 8), (0...0o7777).contains(mode) else {
-            throw MaterializeError(.invalidOption, "option '\(option)' of part '\(name)' must be an octal mode such as \"0750\", got '\(text)'")
-        }
-        return mode
-    }
-
-    /// A path inside the instance: relative and without `..` (the compiler reports these with a
-    /// position; this is the materializer's own guard).
-    func relativePath(_ option: String) throws(MaterializeError) -> String {
-        let path = try string(option)
-        guard !path.isEmpty, !path.hasPrefix("/"), !path.split(separator: "/").contains("..") else {
-            throw MaterializeError(.escapesRoot, "option '\(option)' of part '\(name)' is '\(path)', which would leave the instance directory",
-                               remedy: "use a relative path without '..'")
-        }
-        return path.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
+        return value
     }
 }
 
@@ -136,18 +65,12 @@ public struct Output: Sendable, Equatable {
 /// must (a secret is generated once and kept).
 public protocol Recipe: Sendable {
     static var name: String { get }
-    /// The options it reads (shared with the compiler's unused-option check).
-    var schema: RecipeCatalog.Recipe { get }
     func outputs(_ part: Part, _ context: PartitionContext) throws(MaterializeError) -> [Output]
     func install(_ outputs: [Output], in filesystem: Confined, instance: String) throws(MaterializeError) -> [InstalledFile]
     func uninstall(_ files: [InstalledFile], in filesystem: Confined, instance: String, allowDataLoss: Bool) throws(MaterializeError)
 }
 
 extension Recipe {
-    public var schema: RecipeCatalog.Recipe {
-        RecipeCatalog.recipe(named: Self.name) ?? RecipeCatalog.Recipe(name: Self.name, required: [], optional: [])
-    }
-
     public func install(_ outputs: [Output], in filesystem: Confined, instance: String) throws(MaterializeError) -> [InstalledFile] {
         var installed: [InstalledFile] = []
         for output in outputs {

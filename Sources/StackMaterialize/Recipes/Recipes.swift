@@ -1,7 +1,8 @@
 import Foundation
 import StackModel
+import StackSystem
 
-/// Every recipe, by the name profiles use.
+/// Every recipe, by the name profiles use (the catalog in StackModel says what each reads).
 public enum Recipes {
     public static let all: [String: any Recipe] = [
         WrapperRecipe.name: WrapperRecipe(), CronRecipe.name: CronRecipe(), SystemdTimerRecipe.name: SystemdTimerRecipe(),
@@ -12,17 +13,14 @@ public enum Recipes {
 
 /// The command a part runs: `stackc` becomes the absolute path of the installing binary, and a
 /// relative program path (`bin/exporter`) the path inside the instance directory.
-func commandLine(_ part: Part, _ context: PartitionContext, option: String = "command") throws(MaterializeError) -> [String] {
-    var words = try part.strings(option)
-    guard let program = words.first, !program.isEmpty else {
-        throw MaterializeError(.invalidOption, "option '\(option)' of part '\(part.name)' is empty")
-    }
-    if program == "stackc" {
+func commandLine(_ part: Part, _ context: PartitionContext) throws(MaterializeError) -> [String] {
+    var words = try part.required(.command, part.words)
+    if words[0] == "stackc" {
         words[0] = context.stackc
-    } else if program.contains("/"), !program.hasPrefix("/") {
-        words[0] = context.directory + "/" + program
+    } else if words[0].contains("/"), !words[0].hasPrefix("/") {
+        words[0] = context.directory + "/" + words[0]
     }
-    return words + (try part.strings("arguments"))
+    return words + part.words(.arguments)
 }
 
 /// `bin/…`: an executable /bin/sh script that sets its environment and working directory and
@@ -31,24 +29,9 @@ struct WrapperRecipe: Recipe {
     static let name = "wrapper"
 
     func outputs(_ part: Part, _ context: PartitionContext) throws(MaterializeError) -> [Output] {
-        let path = try part.relativePath("path")
-        var environment: [[String: String]] = []
-        if let value = part.value("environment") {
-            guard case .map(let entries) = value else {
-                throw MaterializeError(.invalidOption, "option 'environment' of part '\(part.name)' must be a map of NAME: value")
-            }
-            for entry in entries.sorted(by: { $0.key < $1.key }) {
-                guard Shell.isVariableName(entry.key) else {
-                    throw MaterializeError(.invalidOption, "environment variable name '\(entry.key)' of part '\(part.name)' is not a shell name")
-                }
-                guard let text = entry.node.string else {
-                    throw MaterializeError(.invalidOption, "environment variable '\(entry.key)' of part '\(part.name)' must be text")
-                }
-                environment.append(["name": entry.key, "value": Shell.quote(text)])
-            }
-        }
-        let workingDirectory = part.value("working-directory") == nil ? "" : try part.relativePath("working-directory")
-        let directory = workingDirectory.isEmpty ? context.directory : context.directory + "/" + workingDirectory
+        let path = try part.required(.path, part.text)
+        let environment = part.pairs(.environment).map { ["name": $0.name, "value": Shell.quote($0.value)] }
+        let directory = part.text(.workingDirectory).map { context.directory + "/" + $0 } ?? context.directory
         let script = try context.templates.render("wrapper.sh", [
             "instance": Shell.quote(context.instance), "part": Shell.quote(part.name),
             "directory": Shell.quote(directory), "environment": environment,
@@ -58,36 +41,24 @@ struct WrapperRecipe: Recipe {
     }
 }
 
-/// A cron.d entry, its schedule validated and optionally jittered by the instance name.
+/// A cron.d entry, its schedule (typed by the compiler) optionally jittered by the instance name.
 struct CronRecipe: Recipe {
     static let name = "cron"
 
     static func schedule(_ part: Part, _ context: PartitionContext) throws(MaterializeError) -> CronSchedule {
-        let text = try part.string("schedule")
-        switch CronSchedule.parse(text) {
-        case .success(let schedule): return try part.flag("jitter", default: false) ? schedule.jittered(by: context.instance) : schedule
-        case .failure(let error): throw MaterializeError(.invalidOption, "schedule of part '\(part.name)': \(error.message)")
-        }
-    }
-
-    /// cron.d and systemd unit names: letters, digits, '-' and '_' (cron skips names with dots).
-    static func unitName(_ part: Part) throws(MaterializeError) -> String {
-        let name = try part.optionalString("name") ?? part.name
-        guard !name.isEmpty, name.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x5F }) else {
-            throw MaterializeError(.invalidOption, "name '\(name)' of part '\(part.name)' must be letters, digits, '-' and '_' (cron ignores files with dots)")
-        }
-        return name
+        let schedule = try part.required(.schedule, part.schedule)
+        return part.flag(.jitter) == true ? schedule.jittered(by: context.instance) : schedule
     }
 
     func outputs(_ part: Part, _ context: PartitionContext) throws(MaterializeError) -> [Output] {
-        let directory = part.value("path") == nil ? "etc/cron.d" : try part.relativePath("path")
+        let directory = part.text(.path) ?? "etc/cron.d"
         let entry = try context.templates.render("cron.d", [
             "instance": context.instance, "part": part.name,
             "schedule": try Self.schedule(part, context).expression,
-            "user": try part.optionalString("user") ?? context.user,
+            "user": part.text(.user) ?? context.user,
             "command": try commandLine(part, context).map(Shell.quote).joined(separator: " "),
         ])
-        return [Output(path: directory + "/" + (try Self.unitName(part)), kind: .file(Data(entry.utf8), mode: 0o644))]
+        return [Output(path: directory + "/" + (part.text(.name) ?? part.name), kind: .file(Data(entry.utf8), mode: 0o644))]
     }
 }
 
@@ -96,8 +67,8 @@ struct SystemdTimerRecipe: Recipe {
     static let name = "systemd-timer"
 
     func outputs(_ part: Part, _ context: PartitionContext) throws(MaterializeError) -> [Output] {
-        let directory = part.value("path") == nil ? "etc/systemd" : try part.relativePath("path")
-        let unit = try CronRecipe.unitName(part)
+        let directory = part.text(.path) ?? "etc/systemd"
+        let unit = part.text(.name) ?? part.name
         let schedule = try CronRecipe.schedule(part, context)
         // systemd splits ExecStart on spaces and honours double quotes; quote each word that way.
         let command = try commandLine(part, context).map { word in
@@ -123,9 +94,8 @@ struct DirectoryRecipe: Recipe {
     static let name = "directory"
 
     func outputs(_ part: Part, _ context: PartitionContext) throws(MaterializeError) -> [Output] {
-        [Output(path: try part.relativePath("path"),
-                kind: .directory(mode: try part.mode("mode", default: 0o755),
-                                 contents: try part.flag("holds-data", default: false) ? .data : .plain))]
+        [Output(path: try part.required(.path, part.text),
+                kind: .directory(mode: part.mode(.mode) ?? 0o755, contents: part.flag(.holdsData) == true ? .data : .plain))]
     }
 }
 
@@ -135,12 +105,10 @@ struct FileRecipe: Recipe {
 
     func outputs(_ part: Part, _ context: PartitionContext) throws(MaterializeError) -> [Output] {
         var variables: [String: Any] = ["instance": context.instance, "part": part.name, "directory": context.directory]
-        if case .map(let entries)? = part.value("variables") {
-            for entry in entries { variables[entry.key] = entry.node.string ?? entry.node.value.summary }
-        }
-        let template = try part.string("template")
+        for pair in part.pairs(.variables) { variables[pair.name] = pair.value }
+        let template = try part.required(.template, part.text)
         let text = try context.templates.render(template.hasSuffix(".mustache") ? String(template.dropLast(9)) : template, variables)
-        return [Output(path: try part.relativePath("path"), kind: .file(Data(text.utf8), mode: try part.mode("mode", default: 0o644)))]
+        return [Output(path: try part.required(.path, part.text), kind: .file(Data(text.utf8), mode: part.mode(.mode) ?? 0o644))]
     }
 }
 
@@ -149,7 +117,7 @@ struct QueueRecipe: Recipe {
     static let name = "queue"
 
     func outputs(_ part: Part, _ context: PartitionContext) throws(MaterializeError) -> [Output] {
-        [Output(path: try part.relativePath("path"), kind: .directory(mode: 0o700, contents: .transient))]
+        [Output(path: try part.required(.path, part.text), kind: .directory(mode: 0o700, contents: .transient))]
     }
 }
 
@@ -159,14 +127,14 @@ struct NotifierRecipe: Recipe {
 
     func outputs(_ part: Part, _ context: PartitionContext) throws(MaterializeError) -> [Output] {
         var receivers: [[String: Any]] = []
-        for (index, name) in try part.strings("receivers").enumerated() {
+        for (index, name) in part.words(.receivers).enumerated() {
             guard let queue = context.queues[name] else {
                 throw MaterializeError(.invalidOption, "part '\(part.name)' notifies '\(name)', which has no queue part")
             }
             receivers.append(["first": index == 0, "name": JSONText.quoted(name), "queue": JSONText.quoted(queue)])
         }
         let text = try context.templates.render("notifier.json", ["instance": JSONText.quoted(context.instance), "receivers": receivers])
-        return [Output(path: try part.relativePath("path"), kind: .file(Data(text.utf8), mode: 0o644))]
+        return [Output(path: try part.required(.path, part.text), kind: .file(Data(text.utf8), mode: 0o644))]
     }
 }
 
@@ -175,13 +143,9 @@ struct SecretRecipe: Recipe {
     static let name = "secret"
 
     func outputs(_ part: Part, _ context: PartitionContext) throws(MaterializeError) -> [Output] {
-        let bytes = Int(try part.optionalString("bytes") ?? "32") ?? 0
-        guard (16...1024).contains(bytes) else {
-            throw MaterializeError(.invalidOption, "option 'bytes' of part '\(part.name)' must be from 16 to 1024")
-        }
-        let path = try part.relativePath("path")
+        let path = try part.required(.path, part.text)
         let parent = (path as NSString).deletingLastPathComponent
         return (parent.isEmpty ? [] : [Output(path: parent, kind: .directory(mode: 0o700, contents: .plain))])
-            + [Output(path: path, kind: .secret(bytes: bytes))]
+            + [Output(path: path, kind: .secret(bytes: part.count(.bytes) ?? 32))]
     }
 }

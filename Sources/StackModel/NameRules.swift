@@ -1,0 +1,29 @@
+/// The characters names may hold where a name becomes a path, a file name or a shell word: the
+/// one place each rule is written.
+public enum NameRules {
+    private static func isLetter(_ byte: UInt8) -> Bool { (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) }
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+
+    /// An instance name: a safe directory name of at most 63 bytes, a letter or digit first, then
+    /// letters, digits, `.`, `_` and `-`.
+    public static func isInstanceName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, isLetter(first) || isDigit(first), name.utf8.count <= 63 else { return false }
+        return name.utf8.allSatisfy { isLetter($0) || isDigit($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+    }
+
+    /// A cron.d or systemd unit name: letters, digits, `-` and `_` (cron skips file names with dots).
+    public static func isUnitName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy { isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+    }
+
+    /// A shell variable name: letters, digits and `_`, not first a digit.
+    public static func isShellVariable(_ name: String) -> Bool {
+        guard let first = name.utf8.first, isLetter(first) || first == UInt8(ascii: "_") else { return false }
+        return name.utf8.allSatisfy { isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "_") }
+    }
+
+    /// A word the shell reads as itself without quotes.
+    public static func isShellSafeWord(_ word: String) -> Bool {
+        !word.isEmpty && word.utf8.allSatisfy { isLetter($0) || isDigit($0) || "/._-:,+@".utf8.contains($0) }
+    }
+}
