@@ -1,4 +1,5 @@
 import Foundation
+import StackModel
 import StackSystem
 
 /// One entry of a snapshot's tree.
@@ -111,18 +112,7 @@ enum Coding {
         return decoder
     }
 
-    static func format(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
-    }
+    static func format(_ date: Date) -> String { Timestamp.format(date) }
 
-    static func parse(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
-    }
+    static func parse(_ text: String) -> Date? { Timestamp.parse(text) }
 }

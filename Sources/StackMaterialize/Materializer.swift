@@ -314,14 +314,14 @@ public struct Materializer: Sendable {
     private func statePath(_ instance: String) -> String { root + "/" + instance + "/" + InstalledState.fileName }
 
     private func saveRootState(_ state: RootState) throws(MaterializeError) {
-        let data = try encodeSorted(state)
+        let data = try encoded(state)
         try io { () throws(SystemError) in try filesystem.write(data, to: root + "/" + RootState.fileName, mode: 0o644) }
     }
 
     private func loadRootState() -> RootState {
         let files = filesystem.fileSystem
         guard let data = try? files.readIfPresent(root + "/" + RootState.fileName),
-              let state = try? JSONDecoder().decode(RootState.self, from: data) else {
+              let state = try? ContractCoding.decode(RootState.self, from: data) else {
             // No record: whatever instance directories hold a state file are ours.
             let names = ((try? files.list(root)) ?? []).filter { files.exists(root + "/" + $0 + "/" + InstalledState.fileName) }
             return RootState(instances: names.sorted())

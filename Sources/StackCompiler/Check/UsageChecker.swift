@@ -40,7 +40,21 @@ enum UsageChecker {
     private static func checkTypes(_ section: ResolvedSection, recipe: RecipeCatalog.Recipe, diagnostics: inout DiagnosticBag) {
         for spec in recipe.specs {
             guard let option = section[spec.name], !option.isUnresolved, !option.value.mentionsReference else { continue }
-            if case .failure(let diagnostic) = RecipeCatalog.decode(option, as: spec.kind, section: section.name) { diagnostics.add(diagnostic) }
+            switch RecipeCatalog.decode(option, as: spec.kind, section: section.name) {
+            case .failure(let diagnostic): diagnostics.add(diagnostic)
+            case .success(let value):
+                if spec.option == .command, case .words(let words) = value { checkRuntimeCall(words, option, section: section.name, diagnostics: &diagnostics) }
+            }
+        }
+    }
+
+    /// A command that calls a runtime verb (`stackc export …`) passes what the verb's contract
+    /// takes; the wrapper would otherwise fail only when cron first runs it.
+    private static func checkRuntimeCall(_ words: [String], _ option: ResolvedOption, section: String, diagnostics: inout DiagnosticBag) {
+        guard words.count >= 2, words[0] == "stackc", let verb = RuntimeVerb(rawValue: words[1]) else { return }
+        if case .failure(let mismatch) = verb.parse(Array(words.dropFirst(2))) {
+            diagnostics.add(.error("the command of section '\(section)' does not fit the runtime contract: \(mismatch)",
+                                   at: option.node.location, notes: option.history.last?.via ?? []))
         }
     }
 

@@ -46,14 +46,7 @@ public struct Output: Sendable, Equatable {
         case secret(bytes: Int)
     }
 
-    public enum Contents: String, Sendable, Codable {
-        /// Holds data (backups, archives): removed only with --allow-data-loss.
-        case data
-        /// Holds transient entries (queues): removed with what is in it.
-        case transient
-        /// Removed when empty, otherwise left in place.
-        case plain
-    }
+    public typealias Contents = InstalledFile.Contents
 
     /// Relative to the instance directory.
     public var path: String

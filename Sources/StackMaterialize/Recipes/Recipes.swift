@@ -126,15 +126,15 @@ struct NotifierRecipe: Recipe {
     static let name = "notifier"
 
     func outputs(_ part: Part, _ context: PartitionContext) throws(MaterializeError) -> [Output] {
-        var receivers: [[String: Any]] = []
-        for (index, name) in part.words(.receivers).enumerated() {
+        var receivers: [NotifierReceivers.Receiver] = []
+        for name in part.words(.receivers) {
             guard let queue = context.queues[name] else {
                 throw MaterializeError(.invalidOption, "part '\(part.name)' notifies '\(name)', which has no queue part")
             }
-            receivers.append(["first": index == 0, "name": JSONText.quoted(name), "queue": JSONText.quoted(queue)])
+            receivers.append(.init(instance: name, queue: queue))
         }
-        let text = try context.templates.render("notifier.json", ["instance": JSONText.quoted(context.instance), "receivers": receivers])
-        return [Output(path: try part.required(.path, part.text), kind: .file(Data(text.utf8), mode: 0o644))]
+        let contract = NotifierReceivers(instance: context.instance, receivers: receivers)
+        return [Output(path: try part.required(.path, part.text), kind: .file(try encoded(contract, line: true), mode: 0o644))]
     }
 }
 

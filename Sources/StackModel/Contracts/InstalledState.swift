@@ -1,5 +1,4 @@
 import Foundation
-import StackSystem
 
 /// What one part installed, recorded like buildout's `.installed.cfg`.
 public struct InstalledFile: Codable, Sendable, Equatable {
@@ -9,9 +8,19 @@ public struct InstalledFile: Codable, Sendable, Equatable {
     public var path: String
     public var kind: Kind
     public var mode: Int
-    public var contents: Output.Contents?
+    public var contents: Contents?
 
-    public init(path: String, kind: Kind, mode: Int, contents: Output.Contents? = nil) {
+    /// What removing a directory means.
+    public enum Contents: String, Sendable, Codable {
+        /// Holds data (backups, archives): removed only with --allow-data-loss.
+        case data
+        /// Holds transient entries (queues): removed with what is in it.
+        case transient
+        /// Removed when empty, otherwise left in place.
+        case plain
+    }
+
+    public init(path: String, kind: Kind, mode: Int, contents: Contents? = nil) {
         self.path = path
         self.kind = kind
         self.mode = mode
@@ -29,6 +38,15 @@ public struct InstalledPart: Codable, Sendable {
     /// Each option's value as canonical JSON, to say which option changed.
     public var options: [String: String]
     public var files: [InstalledFile]
+
+    public init(name: String, recipe: String, hash: String, complete: Bool, options: [String: String], files: [InstalledFile]) {
+        self.name = name
+        self.recipe = recipe
+        self.hash = hash
+        self.complete = complete
+        self.options = options
+        self.files = files
+    }
 }
 
 /// `<root>/<instance>/.installed.json`: the parts of one instance, in install order.
@@ -39,35 +57,21 @@ public struct InstalledState: Codable, Sendable {
 
     public static let fileName = ".installed.json"
 
-    static func load(_ path: String, from fileSystem: any FileSystem) throws(MaterializeError) -> InstalledState? {
-        guard let data = try? fileSystem.readIfPresent(path) else { return nil }
-        do { return try JSONDecoder().decode(InstalledState.self, from: data) } catch {
-            throw MaterializeError(.state, "cannot read the installed state: \(error)", path: path,
-                               remedy: "restore the file, or remove the instance directory and install again")
-        }
-    }
-
-    func save(to path: String, in filesystem: Confined) throws(MaterializeError) {
-        let data = try encodeSorted(self)
-        try io { () throws(SystemError) in try filesystem.write(data, to: path, mode: 0o644) }
+    public init(instance: String, parts: [InstalledPart]) {
+        self.instance = instance
+        self.parts = parts
     }
 }
 
 /// `<root>/.stackc-installed.json`: which instances this root holds, so dropped ones are removed.
-struct RootState: Codable, Sendable {
-    var version = 1
-    var instances: [String]
+public struct RootState: Codable, Sendable {
+    public var version = 1
+    public var instances: [String]
 
-    static let fileName = ".stackc-installed.json"
+    public static let fileName = ".stackc-installed.json"
+
+    public init(instances: [String]) { self.instances = instances }
 }
 
 /// Pretty JSON with sorted keys and a final newline; a value that cannot be encoded is a bug,
 /// never an empty file written in its place.
-func encodeSorted<T: Encodable>(_ value: T) throws(MaterializeError) -> Data {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-    do { return try encoder.encode(value) + Data("\n".utf8) } catch {
-        let report = BugReport("cannot encode \(T.self) as JSON", cause: ErrorText(String(describing: error)))
-        throw MaterializeError(.bug, report.message, remedy: report.remedy, cause: report.cause)
-    }
-}
