@@ -100,11 +100,14 @@ public struct Compiler {
             partitionReferences.formUnion(result.1)
             diagnostics.add(contentsOf: result.2.all)
         }
+        let graphHasErrors = diagnostics.hasErrors
         var checkedProfiles: Set<String> = []
         for instance in instances {
             guard let partition = instance.partition, let type = types[instance.softwareType],
                   checkedProfiles.insert(type.profile).inserted else { continue }
-            UsageChecker.checkRecipes(partition, referenced: partitionReferences, diagnostics: &diagnostics)
+            // Runtime calls are checked only in a graph without errors: a broken wiring (an import no
+            // pull-backup feeds) leaves a pull's peers empty, which would only repeat that error.
+            UsageChecker.checkRecipes(partition, referenced: partitionReferences, checkRuntimeCalls: !graphHasErrors, diagnostics: &diagnostics)
             UsageChecker.checkParts(partition, diagnostics: &diagnostics)
         }
         return Compilation(configuration: configuration,

@@ -12,7 +12,8 @@ enum UsageChecker {
 
     /// In every section with a `recipe`: the recipe exists, its required options are set, and every
     /// option is read by the recipe or by a substitution somewhere.
-    static func checkRecipes(_ configuration: ResolvedConfiguration, referenced: Set<OptionKey>, diagnostics: inout DiagnosticBag) {
+    static func checkRecipes(_ configuration: ResolvedConfiguration, referenced: Set<OptionKey>, checkRuntimeCalls: Bool = true,
+                             diagnostics: inout DiagnosticBag) {
         for section in configuration.sections {
             guard let recipeOption = section["recipe"] else { continue }
             guard let name = recipeOption.node.string, let recipe = RecipeCatalog.recipe(named: name) else {
@@ -27,7 +28,7 @@ enum UsageChecker {
                 diagnostics.add(.warning("option '\(option.name)' in section '\(section.name)' is not read by recipe '\(name)'" + Suggestions.didYouMean(option.name, in: readable),
                                          at: option.keyLocation, notes: option.history.last?.via ?? []))
             }
-            checkTypes(section, recipe: recipe, diagnostics: &diagnostics)
+            checkTypes(section, recipe: recipe, checkRuntimeCalls: checkRuntimeCalls, diagnostics: &diagnostics)
             for required in recipe.required where section[required] == nil {
                 diagnostics.add(.error("section '\(section.name)' lacks option '\(required)', which recipe '\(name)' requires",
                                        at: section.location, notes: section.origin.chain))
@@ -37,13 +38,13 @@ enum UsageChecker {
 
     /// Every option the recipe reads has the type the catalog gives it. A value still holding a
     /// reference (`${…}`, resolved in each instance's partition) is checked there instead.
-    private static func checkTypes(_ section: ResolvedSection, recipe: RecipeCatalog.Recipe, diagnostics: inout DiagnosticBag) {
+    private static func checkTypes(_ section: ResolvedSection, recipe: RecipeCatalog.Recipe, checkRuntimeCalls: Bool, diagnostics: inout DiagnosticBag) {
         for spec in recipe.specs {
             guard let option = section[spec.name], !option.isUnresolved, !option.value.mentionsReference else { continue }
             switch RecipeCatalog.decode(option, as: spec.kind, section: section.name) {
             case .failure(let diagnostic): diagnostics.add(diagnostic)
             case .success(let value):
-                if spec.option == .command, case .words(let words) = value { checkRuntimeCall(words, option, section: section.name, diagnostics: &diagnostics) }
+                if checkRuntimeCalls, spec.option == .command, case .words(let words) = value { checkRuntimeCall(words, option, section: section.name, diagnostics: &diagnostics) }
             }
         }
     }

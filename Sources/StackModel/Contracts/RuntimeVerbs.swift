@@ -69,7 +69,7 @@ public enum RuntimeVerb: String, CaseIterable, Sendable {
                 let hint = Suggestions.closest(to: String(word.drop { $0 == "-" }), in: flags.map(\.name)).map { " (did you mean '--\($0)'?)" } ?? ""
                 return .failure(Mismatch(description: "'stackc \(rawValue)' takes no argument '\(word)'\(hint)"))
             }
-            guard index + 1 < arguments.count else {
+            guard index + 1 < arguments.count, !arguments[index + 1].hasPrefix("--") else {
                 return .failure(Mismatch(description: "'--\(flag.name)' of 'stackc \(rawValue)' needs a value (\(flag.valueName))"))
             }
             values[flag.name] = arguments[index + 1]
