@@ -66,8 +66,8 @@ extension StackFailure {
     }
 
     /// The errno somewhere down the chain, if a system call is what failed.
-    public var errno: Errno? {
-        for link in chain { if let system = link as? SystemError { return system.errno } }
+    public var underlyingErrno: Errno? {
+        for link in chain { if let system = link as? SystemError { return Optional(system.errno) } }
         return nil
     }
 }

@@ -29,6 +29,8 @@ public struct SubprocessRunner<C: StackClock>: ProcessRunner {
         let limit = request.outputLimit
         let clock = self.clock
         let started = clock.now
+        // Raised by the timeout before it tears the process down.
+        let timedOut = CancellationFlag()
         do {
             let result = try await Subprocess.run(
                 executable, arguments: Arguments(request.arguments), environment: environment,
@@ -41,6 +43,7 @@ public struct SubprocessRunner<C: StackClock>: ProcessRunner {
                     if let timeout = request.timeout {
                         group.addTask {
                             try await clock.sleep(for: timeout)
+                            timedOut.cancel()
                             await execution.teardown(using: teardown)
                             return .timedOut
                         }
@@ -55,7 +58,7 @@ public struct SubprocessRunner<C: StackClock>: ProcessRunner {
                         }
                     }
                     group.cancelAll()
-                    return (captured.output, captured.error, captured.timedOut, execution.processIdentifier.value)
+                    return (captured.output, captured.error, captured.timedOut || timedOut.isCancelled, execution.processIdentifier.value)
                 }
             }
             let termination: ProcessOutcome.Termination = switch result.terminationStatus {

@@ -16,8 +16,16 @@ public final class InMemoryFileSystem: FileSystem, @unchecked Sendable {
     private var syncCount = 0
     /// Every write fails with this errno while it is set.
     public var failWrites: Errno? {
-        get { locked { writeFailure } }
-        set { locked { writeFailure = newValue } }
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return writeFailure
+        }
+        set {
+            lock.lock()
+            writeFailure = newValue
+            lock.unlock()
+        }
     }
     private var writeFailure: Errno?
 
