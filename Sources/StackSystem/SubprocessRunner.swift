@@ -23,8 +23,8 @@ public struct SubprocessRunner<C: StackClock>: ProcessRunner {
         let environment: Environment = request.inheritEnvironment
             ? .inherit.updating(variables.mapValues { Optional($0) }) : .custom(variables)
         var options = PlatformOptions()
+        // When the calling task is cancelled (a supervisor stopping): SIGTERM, then SIGKILL.
         options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: request.gracePeriod)]
-        let teardown = options.teardownSequence
         let platformOptions = options
         let limit = request.outputLimit
         let clock = self.clock
@@ -37,46 +37,37 @@ public struct SubprocessRunner<C: StackClock>: ProcessRunner {
                 workingDirectory: request.workingDirectory.map { FilePath($0) }, platformOptions: platformOptions,
                 input: .none, output: .sequence, error: .sequence
             ) { execution in
-                try await withThrowingTaskGroup(of: Captured.self) { group in
-                    group.addTask { .output(try await Self.tail(of: execution.standardOutput, limit: limit)) }
-                    group.addTask { .error(try await Self.tail(of: execution.standardError, limit: limit)) }
-                    if let timeout = request.timeout {
-                        group.addTask {
-                            try await clock.sleep(for: timeout)
-                            timedOut.cancel()
-                            await execution.teardown(using: teardown)
-                            return .timedOut
-                        }
-                    }
-                    var captured = (output: Data(), error: Data(), timedOut: false)
-                    var streams = 0
-                    while streams < 2, let next = try await group.next() {
-                        switch next {
-                        case .output(let data): captured.output = data; streams += 1
-                        case .error(let data): captured.error = data; streams += 1
-                        case .timedOut: captured.timedOut = true
-                        }
-                    }
-                    group.cancelAll()
-                    return (captured.output, captured.error, captured.timedOut || timedOut.isCancelled, execution.processIdentifier.value)
+                // The timeout runs on a Dispatch timer, not a task: a busy cooperative pool must not
+                // let a hung command outlive it. The process is not reaped before both streams end,
+                // so its pid cannot be reused while the timers may still fire.
+                let pid = execution.processIdentifier.value
+                let terminate = DispatchWorkItem {
+                    timedOut.cancel()
+                    kill(pid, SIGTERM)
                 }
+                let forceKill = DispatchWorkItem { kill(pid, SIGKILL) }
+                if let timeout = request.timeout {
+                    DispatchQueue.global().asyncAfter(deadline: .now() + timeout.seconds, execute: terminate)
+                    DispatchQueue.global().asyncAfter(deadline: .now() + timeout.seconds + request.gracePeriod.seconds, execute: forceKill)
+                }
+                defer {
+                    terminate.cancel()
+                    forceKill.cancel()
+                }
+                async let output = Self.tail(of: execution.standardOutput, limit: limit)
+                async let error = Self.tail(of: execution.standardError, limit: limit)
+                return (try await output, try await error, pid)
             }
             let termination: ProcessOutcome.Termination = switch result.terminationStatus {
             case .exited(let code): .exited(code)
             case .signaled(let signal): .signalled(signal)
             }
-            let (output, error, timedOut, pid) = result.closureResult
-            return ProcessOutcome(pid: pid, termination: termination, output: output, errorOutput: error, timedOut: timedOut,
+            let (output, error, pid) = result.closureResult
+            return ProcessOutcome(pid: pid, termination: termination, output: output, errorOutput: error, timedOut: timedOut.isCancelled,
                                   duration: started.duration(to: clock.now))
         } catch {
             throw ProcessFailure(program: request.program, cause: ErrorText(String(describing: error)))
         }
-    }
-
-    private enum Captured: Sendable {
-        case output(Data)
-        case error(Data)
-        case timedOut
     }
 
     /// The last `limit` bytes of a stream, read to its end.

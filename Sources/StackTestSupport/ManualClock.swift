@@ -26,6 +26,8 @@ public final class ManualClock: StackClock, @unchecked Sendable {
     private var current = Instant(offset: .zero)
     private var sleepers: [Sleeper] = []
     private var nextID = 0
+    /// Tests waiting for a number of sleepers.
+    private var waiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
     private let start: Date
 
     public init(start: Date = ManualClock.epoch) { self.start = start }
@@ -59,7 +61,10 @@ public final class ManualClock: StackClock, @unchecked Sendable {
                     return
                 }
                 sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
+                let ready = waiters.filter { $0.count <= sleepers.count }
+                waiters.removeAll { $0.count <= sleepers.count }
                 lock.unlock()
+                for waiter in ready { waiter.continuation.resume() }
             }
         } onCancel: {
             let cancelled = lock.withLock { sleepers.firstIndex { $0.id == id }.map { sleepers.remove(at: $0) } }
@@ -97,8 +102,17 @@ public final class ManualClock: StackClock, @unchecked Sendable {
         return sleepers.map(\.deadline).min()
     }
 
-    /// Waits (in real time, briefly) until at least `count` tasks sleep on this clock.
+    /// Waits until at least `count` tasks sleep on this clock.
     public func waitForSleepers(_ count: Int) async {
-        while sleeperCount < count { await Task.yield() }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            lock.lock()
+            if sleepers.count >= count {
+                lock.unlock()
+                continuation.resume()
+                return
+            }
+            waiters.append((count, continuation))
+            lock.unlock()
+        }
     }
 }
