@@ -89,7 +89,7 @@ public struct Repository: Sendable {
         guard let data = try? storage.get("config.json") else {
             throw ArchiveError(.notFound, "no archive repository at '\(path)'", remedy: "create one with 'stackc archive init \(path)'")
         }
-        guard let config = try? Coding.decoder.decode(RepositoryConfig.self, from: data), config.format == "stackc-archive" else {
+        guard let config = try? Coding.decode(RepositoryConfig.self, from: data), config.format == "stackc-archive" else {
             throw ArchiveError(.corrupt, "config.json of '\(path)' is damaged")
         }
         guard config.version <= formatVersion else {
@@ -118,7 +118,7 @@ public struct Repository: Sendable {
         var records: [SnapshotRecord] = []
         for (key, _) in try storage.list("snapshots/") where key.hasSuffix(".json") {
             let id = String(key.dropFirst("snapshots/".count).dropLast(5))
-            guard let data = try? storage.get(key), let snapshot = try? Coding.decoder.decode(Snapshot.self, from: data) else { continue }
+            guard let data = try? storage.get(key), let snapshot = try? Coding.decode(Snapshot.self, from: data) else { continue }
             records.append(SnapshotRecord(id: id, snapshot: snapshot))
         }
         return records.sorted { ($0.snapshot.time, $0.id) < ($1.snapshot.time, $1.id) }

@@ -76,13 +76,12 @@ public struct SnapshotRecord: Sendable {
     public var shortID: String { String(id.prefix(12)) }
 }
 
-/// The JSON of manifests, config and lock files: keys sorted, times in ISO 8601 UTC with milliseconds.
+/// The JSON of manifests, config and lock files: the contracts' coding (keys sorted, times in
+/// ISO 8601 UTC with milliseconds), compact, since a manifest's bytes are its id.
 enum Coding {
     /// `value` as JSON; a value that cannot be encoded is a bug, never an empty file.
     static func encode<T: Encodable>(_ value: T) throws(ArchiveError) -> Data {
-        do { return try encoder.encode(value) } catch {
-            throw .bug("cannot encode \(T.self) as JSON", cause: ErrorText(String(describing: error)))
-        }
+        do { return try ContractCoding.compact(value) } catch { throw .bug(error.description) }
     }
 
     /// The same, ended by a newline (a file a person may read).
@@ -90,29 +89,7 @@ enum Coding {
         try encode(value) + Data("\n".utf8)
     }
 
-    static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(Coding.format(date))
-        }
-        return encoder
-    }
-
-    static var decoder: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let text = try decoder.singleValueContainer().decode(String.self)
-            guard let date = Coding.parse(text) else {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad time '\(text)'"))
-            }
-            return date
-        }
-        return decoder
-    }
+    static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T { try ContractCoding.decode(type, from: data) }
 
     static func format(_ date: Date) -> String { Timestamp.format(date) }
-
-    static func parse(_ text: String) -> Date? { Timestamp.parse(text) }
 }

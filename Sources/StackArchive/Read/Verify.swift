@@ -72,7 +72,7 @@ extension Repository {
         var snapshotCount = 0
         for (key, _) in manifests {
             let id = String(key.dropFirst("snapshots/".count).dropLast(5))
-            guard let data = try? storage.get(key), let snapshot = try? Coding.decoder.decode(Snapshot.self, from: data) else {
+            guard let data = try? storage.get(key), let snapshot = try? Coding.decode(Snapshot.self, from: data) else {
                 problems.append(.init(chunk: nil, kind: "unreadable manifest", detail: "snapshot \(id.prefix(12)): its manifest does not parse", breaks: []))
                 continue
             }

@@ -18,7 +18,12 @@ public enum ContractCoding {
     /// On one line, `{"key": value, …}`, ending in a newline (small files that are read whole:
     /// the notifier's receivers, a queue entry).
     public static func line<T: Encodable>(_ value: T) throws(EncodingFailure) -> Data {
-        Data(spaced(try encode(value, [.sortedKeys, .withoutEscapingSlashes])) + [0x0A])
+        Data(spaced(try compact(value)) + [0x0A])
+    }
+
+    /// On one line with no spaces (archive manifests, whose bytes are their id).
+    public static func compact<T: Encodable>(_ value: T) throws(EncodingFailure) -> Data {
+        try encode(value, [.sortedKeys, .withoutEscapingSlashes])
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
