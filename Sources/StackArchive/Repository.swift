@@ -36,14 +36,6 @@ public struct ArchiveContext: Sendable {
     }
 }
 
-/// `config.json`: the format and how this repository chunks and compresses.
-public struct RepositoryConfig: Codable, Sendable {
-    public var format = "stackc-archive"
-    public var version = 2
-    public var chunker: ChunkerParameters
-    public var compressionLevel: Int
-}
-
 /// An archive repository: content-defined chunks deduplicated by SHA-256, zstd-compressed, and
 /// snapshot manifests published last. See docs/ARCHIVE.md.
 public struct Repository: Sendable {
@@ -71,7 +63,9 @@ public struct Repository: Sendable {
         }
         let config = RepositoryConfig(chunker: ChunkerParameters(average: chunkSize), compressionLevel: level)
         try storage.prepare()
-        try storage.publish("config.json", try Coding.encode(config))
+        let sealed = try config.sealed()
+        try storage.publish(RepositoryConfig.copyKey, sealed)
+        try storage.publish(RepositoryConfig.key, sealed)
         return Repository(storage: storage, config: config, context: context)
     }
 
@@ -85,22 +79,7 @@ public struct Repository: Sendable {
     }
 
     public static func open(_ storage: any ArchiveStorage, context: ArchiveContext) throws(ArchiveError) -> Repository {
-        let path = storage.location
-        guard let data = try? storage.get("config.json") else {
-            throw ArchiveError(.notFound, "no archive repository at '\(path)'", remedy: "create one with 'stackc archive init \(path)'")
-        }
-        guard let config = try? Coding.decode(RepositoryConfig.self, from: data), config.format == "stackc-archive" else {
-            throw ArchiveError(.corrupt, "config.json of '\(path)' is damaged")
-        }
-        guard config.version <= formatVersion else {
-            throw ArchiveError(.usage, "repository format \(config.version) is newer than this stackc reads (\(formatVersion))", remedy: "upgrade stackc")
-        }
-        guard config.version == formatVersion else {
-            // Format 1 (trees inside manifests) only ever came from development builds.
-            throw ArchiveError(.usage, "repository format \(config.version) of '\(path)' predates this stackc's format \(formatVersion)",
-                               remedy: "back up into a new repository ('stackc archive init')")
-        }
-        return Repository(storage: storage, config: config, context: context)
+        Repository(storage: storage, config: try readConfig(storage, logger: context.logger), context: context)
     }
 
     static func chunkKey(_ hash: String) -> String { "chunks/\(hash.prefix(2))/\(hash)" }
@@ -114,31 +93,74 @@ public struct Repository: Sendable {
     // MARK: - Snapshots
 
     /// Every readable snapshot, oldest first by the time in its manifest (never by id or name).
-    public func snapshots() throws(ArchiveError) -> [SnapshotRecord] {
+    public func snapshots() throws(ArchiveError) -> [SnapshotRecord] { try catalog().records }
+
+    /// Every snapshot manifest: the readable ones oldest first, and the damaged ones — a manifest
+    /// that does not parse, or whose bytes are not its id (a flipped byte can leave valid JSON
+    /// naming another source, time or tree) — by id, each with the reason.
+    public func catalog() throws(ArchiveError) -> SnapshotCatalog {
         var records: [SnapshotRecord] = []
+        var damaged: [DamagedSnapshot] = []
         for (key, _) in try storage.list("snapshots/") where key.hasSuffix(".json") {
             let id = String(key.dropFirst("snapshots/".count).dropLast(5))
-            guard let data = try? storage.get(key), let snapshot = try? Coding.decode(Snapshot.self, from: data) else { continue }
+            guard let data = try? storage.get(key) else {
+                damaged.append(DamagedSnapshot(id: id, reason: "its manifest cannot be read"))
+                continue
+            }
+            guard let snapshot = try? Coding.decode(Snapshot.self, from: data) else {
+                damaged.append(DamagedSnapshot(id: id, reason: "its manifest does not parse"))
+                continue
+            }
+            guard Self.hex(SHA256.hash(data: data)) == id else {
+                damaged.append(DamagedSnapshot(id: id, reason: "its manifest does not match its id"))
+                continue
+            }
             records.append(SnapshotRecord(id: id, snapshot: snapshot))
         }
-        return records.sorted { ($0.snapshot.time, $0.id) < ($1.snapshot.time, $1.id) }
+        return SnapshotCatalog(records: records.sorted { ($0.snapshot.time, $0.id) < ($1.snapshot.time, $1.id) },
+                               damaged: damaged.sorted { $0.id < $1.id })
     }
 
-    /// A snapshot by id, unique id prefix, or `latest` (of `source` when given).
-    public func snapshot(_ reference: String, source: String? = nil) throws(ArchiveError) -> SnapshotRecord {
-        try Self.snapshot(reference, source: source, among: try snapshots())
+    /// A snapshot by id, unique id prefix, or `latest` (the newest of `source`; with several
+    /// sources, `source` is required). `latest` refuses while a manifest is damaged — it may be
+    /// the newest, and another snapshot must not stand in for it silently — unless `skipDamaged`,
+    /// which takes the newest readable one and says so.
+    public func snapshot(_ reference: String, source: String? = nil, skipDamaged: Bool = false) throws(ArchiveError) -> SnapshotRecord {
+        let catalog = try catalog()
+        let record = try Self.snapshot(reference, source: source, among: catalog, skipDamaged: skipDamaged)
+        if reference == "latest", skipDamaged, !catalog.damaged.isEmpty {
+            context.logger.notice("skipping \(catalog.damaged.count) damaged snapshot\(catalog.damaged.count == 1 ? "" : "s") (\(catalog.damaged.map(\.shortID).joined(separator: ", "))); taking \(record.shortID), the newest readable snapshot of '\(record.snapshot.source)'")
+        }
+        return record
     }
 
-    /// The same, among snapshots already read (oldest first).
-    static func snapshot(_ reference: String, source: String? = nil, among records: [SnapshotRecord]) throws(ArchiveError) -> SnapshotRecord {
-        let all = records.filter { source == nil || $0.snapshot.source == source }
+    /// The same, among snapshots already read.
+    static func snapshot(_ reference: String, source: String? = nil, among catalog: SnapshotCatalog,
+                         skipDamaged: Bool = false) throws(ArchiveError) -> SnapshotRecord {
+        let all = catalog.records.filter { source == nil || $0.snapshot.source == source }
         if reference == "latest" {
+            let sources = Set(catalog.records.map(\.snapshot.source)).sorted()
+            if source == nil, sources.count > 1 {
+                throw ArchiveError(.usage, "'latest' is ambiguous: the repository holds snapshots of \(sources.count) sources (\(sources.joined(separator: ", ")))",
+                                   remedy: "name one with --source")
+            }
+            if let first = catalog.damaged.first, !skipDamaged {
+                throw ArchiveError(.corrupt, "snapshot \(first.shortID) is damaged (\(first.reason)) and may be the newest"
+                                   + (source.map { " of '\($0)'" } ?? "") + (catalog.damaged.count > 1 ? " (and \(catalog.damaged.count - 1) more)" : "")
+                                   + "; no other snapshot is taken in its place",
+                                   remedy: "run 'stackc archive verify'; pass --skip-damaged to take the newest readable snapshot")
+            }
             guard let latest = all.last else { throw ArchiveError(.notFound, "no snapshot" + (source.map { " of source '\($0)'" } ?? "")) }
             return latest
         }
         let matches = all.filter { $0.id.hasPrefix(reference) }
-        guard matches.count == 1, let match = matches.first else {
-            throw ArchiveError(.notFound, matches.isEmpty ? "no snapshot '\(reference)'" : "'\(reference)' matches \(matches.count) snapshots; give more of the id")
+        let damaged = catalog.damaged.filter { $0.id.hasPrefix(reference) }
+        if matches.isEmpty, damaged.count == 1, let hit = damaged.first {
+            throw ArchiveError(.corrupt, "snapshot \(hit.shortID) is damaged: \(hit.reason)", remedy: "run 'stackc archive verify'; an older snapshot may hold what you need")
+        }
+        guard matches.count + damaged.count == 1, let match = matches.first else {
+            throw ArchiveError(.notFound, matches.isEmpty && damaged.isEmpty ? "no snapshot '\(reference)'"
+                               : "'\(reference)' matches \(matches.count + damaged.count) snapshots; give more of the id")
         }
         return match
     }

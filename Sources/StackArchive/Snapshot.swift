@@ -55,6 +55,9 @@ public struct Snapshot: Codable, Sendable {
     public var parent: String?
     public var fileCount: Int
     public var totalSize: Int64
+    /// The permission bits of the backed-up directory itself, which a restore gives its target
+    /// (absent in manifests written before it was kept: such a target gets 0755).
+    public var rootMode: Int? = nil
 
     public init(source: String, time: Date, hostname: String, metadata: [String: String], tree: [String], parent: String?,
                 fileCount: Int, totalSize: Int64) {
@@ -67,6 +70,21 @@ public struct Snapshot: Codable, Sendable {
         self.fileCount = fileCount
         self.totalSize = totalSize
     }
+}
+
+/// A snapshot whose manifest cannot be trusted: listed, never skipped silently.
+public struct DamagedSnapshot: Sendable, Equatable {
+    public var id: String
+    public var reason: String
+    public var shortID: String { String(id.prefix(12)) }
+}
+
+/// Every manifest of a repository, readable or not.
+public struct SnapshotCatalog: Sendable {
+    /// Oldest first.
+    public var records: [SnapshotRecord]
+    /// By id.
+    public var damaged: [DamagedSnapshot]
 }
 
 /// A snapshot with its id (the SHA-256 of its manifest).

@@ -121,7 +121,12 @@ public struct Materializer: Sendable {
                 }
                 let options = Dictionary(uniqueKeysWithValues: part.options.map { ($0.name, $0.value.canonicalJSON) })
                 let hash = fingerprint(part, options: options, context: context)
-                if let previous = old[part.name], previous.complete, previous.hash == hash {
+                // A directory whose mode drifted (a tool reset a 0700 data directory to 0755) is
+                // reinstalled, which sets the mode again; its contents are not touched.
+                let drifted = (old[part.name]?.files ?? []).filter { file in
+                    file.kind == .directory && filesystem.mode(root + "/" + instance.name + "/" + file.path).map { $0 != file.mode } == true
+                }
+                if let previous = old[part.name], previous.complete, previous.hash == hash, drifted.isEmpty {
                     unchanged += 1
                     target.parts.append(PartTarget(part: part, hash: hash, options: options, outputs: nil))
                     continue
@@ -141,7 +146,10 @@ public struct Materializer: Sendable {
                                       action: old[part.name] == nil ? .create : .update, files: files,
                                       options: old[part.name].map { optionChanges(from: $0, to: part, options: options) } ?? [],
                                       refusal: refusal(lost, allowDataLoss),
-                                      reason: old[part.name].map { reason(previous: $0, options: options) } ?? nil))
+                                      reason: drifted.first.map { file in
+                                          let now = filesystem.mode(root + "/" + instance.name + "/" + file.path) ?? 0
+                                          return "the mode of \(file.path) drifted from \(String(file.mode, radix: 8)) to \(String(now, radix: 8))"
+                                      } ?? old[part.name].map { reason(previous: $0, options: options) } ?? nil))
                 target.parts.append(PartTarget(part: part, hash: hash, options: options, outputs: outputs))
             }
             targets.append(target)
@@ -255,7 +263,7 @@ public struct Materializer: Sendable {
         var ordered: [InstalledPart] = []
         for partTarget in target.parts {
             let previous = state.parts.first { $0.name == partTarget.part.name }
-            guard let outputs = partTarget.outputs, previous?.hash != partTarget.hash || previous?.complete == false else {
+            guard let outputs = partTarget.outputs else {
                 if let previous { ordered.append(previous) }
                 continue
             }

@@ -83,19 +83,55 @@ import Testing
     }
 
     @Test(arguments: Damage.allCases)
-    func aDamagedConfigIsRefusedOnOpen(kind: Damage) throws {
+    func aDamagedConfigIsRecoveredFromItsCopyWithANoteAndRefusedWhenBothAre(kind: Damage) throws {
         let (tree, _, _) = try fresh()
+        let intact = try Data(contentsOf: URL(fileURLWithPath: tree.path("repo/config.json")))
         try damage(tree.path("repo/config.json"), kind)
-        #expect { try Repository.open(tree.path("repo")) } throws: { ($0 as? ArchiveError)?.kind == .corrupt }
+        let messages = Messages()
+        _ = try Repository.open(tree.path("repo"), context: .reporting(messages.append))
+        #expect(messages.list.count == 1 && messages.list[0].contains("config.json of"), "\(messages.list)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: tree.path("repo/config.json"))) == intact, "rewritten from the copy")
+        for file in ["config.json", "config.copy.json"] { try damage(tree.path("repo/" + file), kind) }
+        #expect { try Repository.open(tree.path("repo")) } throws: { error in
+            (error as? ArchiveError)?.kind == .corrupt && (error as? ArchiveError)?.message.contains("and so is its copy") == true
+        }
+    }
+
+    /// Valid JSON that no stackc writes: each is refused with what is wrong, though it parses.
+    @Test(arguments: [("maximum", 24_288, "do not fit its average"), ("compressionLevel", 99, "compression level 99"),
+                      ("compressionLevel", -3, "compression level -3"), ("average", 100_000, "not a power of two")])
+    func anImplausibleConfigIsRefusedThoughItsChecksumMatches(field: String, value: Int, fragment: String) throws {
+        let (tree, repository, _) = try fresh()
+        var config = repository.config
+        switch field {
+        case "maximum": config.chunker.maximum = value
+        case "average": config.chunker.average = value
+        default: config.compressionLevel = value
+        }
+        let sealed = try config.sealed()
+        for file in ["config.json", "config.copy.json"] { try sealed.write(to: URL(fileURLWithPath: tree.path("repo/" + file))) }
+        #expect { try Repository.open(tree.path("repo")) } throws: { error in
+            (error as? ArchiveError)?.kind == .corrupt && (error as? ArchiveError)?.message.contains(fragment) == true
+        }
+        let report = try? Repository.open(tree.path("repo")).verify()
+        #expect(report == nil, "verify cannot even open it")
+    }
+
+    @Test func verifyChecksBothCopiesOfTheConfig() throws {
+        let (tree, repository, _) = try fresh()
+        try "{}".write(toFile: tree.path("repo/config.copy.json"), atomically: true, encoding: .utf8)
+        let report = try repository.verify()
+        #expect(report.problems.map(\.kind) == ["damaged config"])
+        #expect(report.problems.first?.detail.contains("config.copy.json is damaged") == true)
     }
 
     @Test func aRepositoryOfAnotherFormatVersionIsRefusedWithWhatToDo() throws {
-        let (tree, _, _) = try fresh()
-        let path = tree.path("repo/config.json")
+        let (tree, repository, _) = try fresh()
         for (version, fragment) in [(1, "predates"), (3, "newer")] {
-            let text = try String(contentsOfFile: path, encoding: .utf8)
-            let changed = text.replacingOccurrences(of: #""version":\d+"#, with: "\"version\":\(version)", options: .regularExpression)
-            try changed.write(toFile: path, atomically: true, encoding: .utf8)
+            var config = repository.config
+            config.version = version
+            let sealed = try config.sealed()
+            for file in ["config.json", "config.copy.json"] { try sealed.write(to: URL(fileURLWithPath: tree.path("repo/" + file))) }
             #expect { try Repository.open(tree.path("repo")) } throws: { error in
                 guard let error = error as? ArchiveError else { return false }
                 return error.kind == .usage && error.message.contains(fragment) && error.remedy != nil

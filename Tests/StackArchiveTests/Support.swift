@@ -39,6 +39,13 @@ extension Repository {
     }
 }
 
+extension ArchiveContext {
+    /// The tests' context, its notices going to `report`.
+    static func reporting(_ report: @escaping @Sendable (String) -> Void) -> ArchiveContext {
+        .forTests(logger: Logger(label: "test") { _ in ForwardingLogHandler(forward: report) })
+    }
+}
+
 /// Hands each message to a closure (the tests' `report:`).
 struct ForwardingLogHandler: LogHandler {
     let forward: @Sendable (String) -> Void

@@ -393,7 +393,7 @@ func expectGolden(_ actual: String, _ golden: String, sourceLocation: SourceLoca
         let listed = try Run(["archive", "ls", repo, "--format", "json"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: [[String: Any]]])
         let snapshot = try #require(object["snapshots"]?.first)
-        #expect(snapshot["time"] as? String == "2026-11-23T02:00:00Z")
+        #expect(snapshot["time"] as? String == "2026-11-23T02:00:00.000Z", "times keep the manifest's milliseconds")
         #expect(snapshot["source"] as? String == "db0")
         #expect(snapshot["host"] as? String == ProcessInfo.processInfo.hostName)
         #expect(snapshot["metadata"] as? [String: String] == ["export": "db0", "sequence": "41", "complete": "true",

@@ -200,3 +200,21 @@ private func editableStack(parts: String, logMode: String = "0750", extra: Strin
         ])
     }
 }
+
+extension MaterializerTests {
+    @Test func aDataDirectoryWhoseModeDriftedIsReportedByPlanAndRepairedByInstall() throws {
+        let root = try TemporaryTree([:])
+        let graph = try graph(packageRoot + "/stacks/examples/postgres-3.yaml")
+        try install(graph, root: root.path("r"))
+        let dump = root.path("r/db1/srv/backup/postgres")
+        try "rows".write(toFile: dump + "/app.dump", atomically: true, encoding: .utf8)
+        #expect(chmod(dump, 0o755) == 0)
+        let plan = try materializer(root: root.path("r")).plan(graph, allowDataLoss: false)
+        let change = try #require(plan.changes.first { $0.instance == "db1" })
+        #expect(change.reason == "the mode of srv/backup/postgres drifted from 700 to 755")
+        try install(graph, root: root.path("r"))
+        #expect(LocalFileSystem().info(dump)?.mode == 0o700)
+        #expect(FileManager.default.fileExists(atPath: dump + "/app.dump"), "the data is kept")
+        #expect(try materializer(root: root.path("r")).plan(graph, allowDataLoss: false).changes.isEmpty)
+    }
+}

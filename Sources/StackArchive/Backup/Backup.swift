@@ -41,13 +41,15 @@ extension Repository {
         let held = try lock(for: .backup)
         defer { held.release() }
         let cores = context.host.cores
+        let rootMode = context.fileSystem.info(directory).map(\.mode)
         // The walk and the parent's tree are independent: read them at the same time (and sweep
         // a dead writer's temporary files meanwhile, if there was one: nothing of ours is being
         // written yet, and listing every chunk directory on each backup would grow with the
         // repository).
         let walk = Background { () throws(ArchiveError) in try Self.walk(directory, cores: cores) }
         if held.afterDeadWriter { storage.sweepTemporary() }
-        let parent = try? snapshot("latest", source: options.source)
+        // The parent is only a guide (cuts to follow, files to skip): a damaged manifest is not one.
+        let parent = try? Self.snapshot("latest", source: options.source, among: try catalog(), skipDamaged: true)
         // A parent whose tree cannot be read is no parent: every file is read again.
         let parentTree = parent.flatMap { try? tree(of: $0) } ?? []
         let previous = Dictionary(parentTree.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
@@ -142,9 +144,10 @@ extension Repository {
         try storage.sync()
 
         let files = entries.filter { $0.kind == .file }
-        let snapshot = Snapshot(source: options.source, time: options.time ?? context.clock.date, hostname: context.host.hostname,
+        var snapshot = Snapshot(source: options.source, time: options.time ?? context.clock.date, hostname: context.host.hostname,
                                 metadata: options.metadata, tree: treeList.hashes, parent: parent?.id,
                                 fileCount: files.count, totalSize: files.reduce(0) { $0 + $1.size })
+        snapshot.rootMode = rootMode
         let data = try Coding.encode(snapshot)
         let id = Self.hex(SHA256.hash(data: data))
         try storage.publish(Self.snapshotKey(id), data)

@@ -4,6 +4,8 @@ import Foundation
 public struct PruneResult: Sendable {
     public var kept: [(SnapshotRecord, [String])]
     public var removed: [SnapshotRecord]
+    /// Damaged snapshots removed (or, dry, to be removed) with --forget-damaged.
+    public var removedDamaged: [DamagedSnapshot]
     public var reclaimedChunks: Int
     public var reclaimedBytes: Int64
 }
@@ -19,17 +21,17 @@ extension Repository {
         }
         let held = dryRun ? try readLock(for: .pruneDryRun) : try lock(for: .prune)
         defer { held?.release() }
-        let all = try snapshots()
-        // A manifest that cannot be read still owns its chunks: reclaiming them could destroy the
-        // only copy of a snapshot a repair would recover.
-        let unreadable = try storage.list("snapshots/").map(\.key).filter { $0.hasSuffix(".json") }
-            .filter { key in !all.contains { Self.snapshotKey($0.id) == key } }
-        if let first = unreadable.sorted().first {
-            throw ArchiveError(.corrupt, "the manifest \(first) cannot be read" + (unreadable.count > 1 ? " (and \(unreadable.count - 1) more)" : "") + "; nothing was pruned",
-                               remedy: "run 'stackc archive verify' to see what is damaged")
+        let catalog = try catalog()
+        let all = catalog.records
+        // A manifest that cannot be trusted still owns its chunks: reclaiming them could destroy the
+        // only copy of a snapshot a repair would recover. Only --forget-damaged removes it.
+        if let first = catalog.damaged.first, !policy.forgetDamaged {
+            throw ArchiveError(.corrupt, "snapshot \(first.shortID) is damaged (\(first.reason))" + (catalog.damaged.count > 1 ? " (and \(catalog.damaged.count - 1) more)" : "")
+                               + "; nothing was pruned",
+                               remedy: "run 'stackc archive verify' to see what is damaged; --forget-damaged removes damaged snapshots and what only they used")
         }
         var forgotten = Set<String>()
-        for reference in policy.forget { forgotten.insert(try Self.snapshot(reference, among: all).id) }
+        for reference in policy.forget { forgotten.insert(try Self.snapshot(reference, among: SnapshotCatalog(records: all, damaged: [])).id) }
         var reasons: [String: [String]] = [:]
         for (_, group) in Dictionary(grouping: all, by: \.snapshot.source) {
             reasons.merge(policy.keep(group)) { $0 + $1 }
@@ -66,6 +68,13 @@ extension Repository {
                 break
             }
         }
+        // A source none of whose snapshots verifies: every copy is damaged, and a prune would only
+        // remove what a repair could still recover from.
+        for (source, group) in Dictionary(grouping: all, by: \.snapshot.source).sorted(by: { $0.key < $1.key })
+        where !policy.forgetDamaged && !group.contains(where: { protected.contains($0.id) }) && group.contains(where: { reasons[$0.id] == nil }) {
+            throw ArchiveError(.corrupt, "no snapshot of source '\(source)' verifies (\(group.count) damaged); nothing was pruned",
+                               remedy: "run 'stackc archive verify' to see what is damaged; --forget-damaged prunes anyway")
+        }
         if let limit = policy.maxSize {
             let newest = protected.union(Dictionary(grouping: all, by: \.snapshot.source).values.compactMap { group in
                 group.last { !forgotten.contains($0.id) }?.id
@@ -88,11 +97,15 @@ extension Repository {
         for (record, _) in kept { referenced.formUnion(needs[record.id] ?? []) }
         let unreferenced = sizes.filter { !referenced.contains($0.key) }
         if !dryRun {
+            for damaged in catalog.damaged {
+                context.logger.notice("removing damaged snapshot \(damaged.shortID) (\(damaged.reason))")
+                try storage.delete(Self.snapshotKey(damaged.id))
+            }
             for record in removed { try storage.delete(Self.snapshotKey(record.id)) }
             for hash in unreferenced.keys.sorted() { try storage.delete(Self.chunkKey(hash)) }
             storage.sweepTemporary()
         }
-        return PruneResult(kept: kept, removed: removed, reclaimedChunks: unreferenced.count,
+        return PruneResult(kept: kept, removed: removed, removedDamaged: catalog.damaged, reclaimedChunks: unreferenced.count,
                            reclaimedBytes: unreferenced.values.reduce(0, +))
     }
 

@@ -102,6 +102,11 @@ extension Repository {
                          timespec(tv_sec: Int(entry.mtime / 1_000_000_000), tv_nsec: Int(entry.mtime % 1_000_000_000))]
             utimensat(AT_FDCWD, path, &times, 0)
         }
+        // The target takes the mode of the directory the snapshot was taken of: a 0700 data
+        // directory stays 0700 (a snapshot from before modes were kept gives 0755).
+        guard chmod(staging, mode_t(record.snapshot.rootMode ?? 0o755)) == 0 else {
+            throw .io("cannot set the mode of '\(target)'", .last("chmod", path: staging))
+        }
         progress.finish()
         if exists {
             let old = staging + "-replaced"

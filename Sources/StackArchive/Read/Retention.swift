@@ -16,6 +16,8 @@ public struct RetentionPolicy: Sendable, Equatable {
     /// restic's `forget ID`: a snapshot that must go (it holds what should never have been
     /// backed up) goes even when it is the newest.
     public var forget: [String] = []
+    /// Remove damaged snapshots (and reclaim what only they used) instead of refusing to prune.
+    public var forgetDamaged = false
 
     public init(last: Int = 0, hourly: Int = 0, daily: Int = 0, weekly: Int = 0, monthly: Int = 0, maxSize: Int64? = nil) {
         self.last = last
@@ -26,7 +28,7 @@ public struct RetentionPolicy: Sendable, Equatable {
         self.maxSize = maxSize
     }
 
-    public var isEmpty: Bool { !hasKeepRules && maxSize == nil && forget.isEmpty }
+    public var isEmpty: Bool { !hasKeepRules && maxSize == nil && forget.isEmpty && !forgetDamaged }
     var hasKeepRules: Bool { last > 0 || hourly > 0 || daily > 0 || weekly > 0 || monthly > 0 }
 
     /// The ids to keep among `snapshots` of one source, each with its reasons.

@@ -104,6 +104,7 @@ extension Repository {
         for (hash, detail) in damaged.sorted(by: { $0.key < $1.key }) where breaks[hash] == nil {
             problems.append(.init(chunk: hash, kind: "corrupt", detail: detail, breaks: []))
         }
+        for problem in configProblems() { problems.append(.init(chunk: nil, kind: "damaged config", detail: problem, breaks: [])) }
         return VerifyReport(chunksChecked: present.count, snapshotsChecked: snapshotCount, bytesChecked: checkedBytes, problems: problems)
     }
 }

@@ -112,26 +112,36 @@ struct ArchiveCommand: ParsableCommand {
         @Option(help: "Only this source.") var source: String?
         @Option(help: "text or json.") var format: OutputFormat = .text
 
+        /// Readable snapshots grouped by source (each oldest first), then the damaged ones, which
+        /// are listed — never hidden — and make the listing exit 2, as verify does.
         func run() throws {
-            let records = try ArchiveCommand.run { () throws(ArchiveError) in
-                try Repository.open(repository, context: ArchiveCommand.context()).snapshots().filter { source == nil || $0.snapshot.source == source }
-            }
+            let catalog = try ArchiveCommand.run { () throws(ArchiveError) in try Repository.open(repository, context: ArchiveCommand.context()).catalog() }
+            let records = catalog.records.filter { source == nil || $0.snapshot.source == source }
             if format == .json {
-                write(JSONPrinter.print(.object([("snapshots", .list(records.map { record in
-                    .object([("id", .string(record.id)), ("time", .string(ISO8601DateFormatter().string(from: record.snapshot.time))),
-                             ("source", .string(record.snapshot.source)), ("files", .number(String(record.snapshot.fileCount))),
-                             ("size", .number(String(record.snapshot.totalSize))), ("parent", record.snapshot.parent.map(Tree.string) ?? .null),
-                             ("host", .string(record.snapshot.hostname)),
-                             ("metadata", .object(record.snapshot.metadata.sorted { $0.key < $1.key }.map { ($0.key, Tree.string($0.value)) }))])
-                }))])))
-                return
+                write(JSONPrinter.print(.object([
+                    ("snapshots", .list(records.map { record in
+                        .object([("id", .string(record.id)), ("time", .string(Timestamp.format(record.snapshot.time))),
+                                 ("source", .string(record.snapshot.source)), ("files", .number(String(record.snapshot.fileCount))),
+                                 ("size", .number(String(record.snapshot.totalSize))), ("parent", record.snapshot.parent.map(Tree.string) ?? .null),
+                                 ("host", .string(record.snapshot.hostname)),
+                                 ("metadata", .object(record.snapshot.metadata.sorted { $0.key < $1.key }.map { ($0.key, Tree.string($0.value)) }))])
+                    })),
+                    ("damaged", .list(catalog.damaged.map { .object([("id", .string($0.id)), ("reason", .string($0.reason))]) })),
+                ])))
+            } else {
+                var out = "id            time                   files        size  source\n"
+                let grouped = records.enumerated().sorted { ($0.element.snapshot.source, $0.offset) < ($1.element.snapshot.source, $1.offset) }.map(\.element)
+                for record in grouped {
+                    let time = ISO8601DateFormatter().string(from: record.snapshot.time)
+                    out += "\(record.shortID)  \(time)  \(String(record.snapshot.fileCount).leftPadded(7))  \(ByteCount.format(record.snapshot.totalSize).leftPadded(10))  \(record.snapshot.source)\n"
+                }
+                for damaged in catalog.damaged { out += "\(damaged.shortID)  DAMAGED: \(damaged.reason)\n" }
+                write(out)
             }
-            var out = "id            time                   files        size  source\n"
-            for record in records {
-                let time = ISO8601DateFormatter().string(from: record.snapshot.time)
-                out += "\(record.shortID)  \(time)  \(String(record.snapshot.fileCount).leftPadded(7))  \(ByteCount.format(record.snapshot.totalSize).leftPadded(10))  \(record.snapshot.source)\n"
+            guard catalog.damaged.isEmpty else {
+                FileHandle.standardError.write(Data("error: \(counted(catalog.damaged.count, "damaged snapshot")) in \(repository); run 'stackc archive verify'\n".utf8))
+                throw Exit.runtimeFailure
             }
-            write(out)
         }
     }
 
@@ -165,7 +175,8 @@ struct ArchiveCommand: ParsableCommand {
         @Argument(help: "A snapshot id (or unique prefix), or 'latest'.") var snapshot: String
         @Argument(help: "The directory to restore into (absent or empty, unless --force).") var target: String
         @Option(name: .customLong("include"), help: "Restore only paths matching this pattern (repeatable; '*' crosses '/').") var patterns: [String] = []
-        @Option(help: "With 'latest': the latest of this source.") var source: String?
+        @Option(help: "With 'latest': the latest of this source (required when the repository holds several).") var source: String?
+        @Flag(help: "With 'latest': when a manifest is damaged, take the newest readable snapshot instead of refusing.") var skipDamaged = false
         @Flag(help: "Replace a non-empty target (atomically, once everything is restored).") var force = false
         @OptionGroup var lock: LockWaiting
         @Flag(help: "No progress on stderr.") var quiet = false
@@ -173,7 +184,7 @@ struct ArchiveCommand: ParsableCommand {
         func run() throws {
             let (record, restored) = try ArchiveCommand.run(waitingForLock: lock.retryLock ?? 0) { () throws(ArchiveError) in
                 let repository = try Repository.open(self.repository, context: ArchiveCommand.context(quiet: quiet))
-                let record = try repository.snapshot(snapshot, source: source)
+                let record = try repository.snapshot(snapshot, source: source, skipDamaged: skipDamaged)
                 return (record, try repository.restore(record, to: target, patterns: patterns, force: force))
             }
             write("restored snapshot \(record.shortID): \(counted(restored.files, "file")), \(ByteCount.format(restored.bytes)) into \(target)\n")
@@ -192,6 +203,7 @@ struct ArchiveCommand: ParsableCommand {
         @Option(help: ArgumentHelp("The time zone of calendar buckets.", valueName: "zone")) var timeZone = "UTC"
         @Option(help: ArgumentHelp("Remove this snapshot (an id, unique prefix or 'latest'; repeatable), even the newest; with no --keep-* or --max-size, only these go.", valueName: "snapshot"))
         var forget: [String] = []
+        @Flag(help: "Remove damaged snapshots (and what only they used) instead of refusing to prune.") var forgetDamaged = false
         @Flag(help: "Show what would be removed; change nothing.") var dryRun = false
         @OptionGroup var lock: LockWaiting
 
@@ -201,12 +213,15 @@ struct ArchiveCommand: ParsableCommand {
                 var policy = RetentionPolicy(last: keepLast, hourly: keepHourly, daily: keepDaily, weekly: keepWeekly, monthly: keepMonthly, maxSize: maxSize)
                 policy.timeZone = zone
                 policy.forget = forget
+                policy.forgetDamaged = forgetDamaged
                 return try Repository.open(repository, context: ArchiveCommand.context()).prune(policy, dryRun: dryRun)
             }
             var out = ""
             for (record, reasons) in result.kept { out += "keep    \(record.shortID)  \(ISO8601DateFormatter().string(from: record.snapshot.time))  \(record.snapshot.source)  (\(reasons.joined(separator: ", ")))\n" }
+            for damaged in result.removedDamaged { out += "\(dryRun ? "would remove" : "remove") \(damaged.shortID)  (damaged: \(damaged.reason))\n" }
             for record in result.removed { out += "\(dryRun ? "would remove" : "remove") \(record.shortID)  \(ISO8601DateFormatter().string(from: record.snapshot.time))  \(record.snapshot.source)\n" }
-            out += "\(result.removed.count) snapshot\(result.removed.count == 1 ? "" : "s") \(dryRun ? "would be " : "")removed, "
+            let removedCount = result.removed.count + result.removedDamaged.count
+            out += "\(removedCount) snapshot\(removedCount == 1 ? "" : "s") \(dryRun ? "would be " : "")removed, "
                 + "\(counted(result.reclaimedChunks, "chunk")) (\(ByteCount.format(result.reclaimedBytes))) \(dryRun ? "reclaimable" : "reclaimed")\n"
             write(out)
         }
