@@ -48,3 +48,34 @@ import Testing
         #expect(run.stderr.contains(": Not a directory"), "\(run.stderr)")
     }
 }
+
+@Suite struct DamagedArchiveCommandTests {
+    @Test func lsListsADamagedSnapshotAndExitsTwoAndRestoreLatestRefusesUntilToldToSkipIt() throws {
+        let tree = try TemporaryTree(["src/a": "one\n"])
+        let repo = tree.path("repo")
+        #expect(try Run(["archive", "init", repo]).status == 0)
+        #expect(try Run(["archive", "backup", repo, tree.path("src"), "--source", "db0", "--time", "2026-11-23T01:00:00Z", "--quiet"]).status == 0)
+        try "two\n".write(toFile: tree.path("src/a"), atomically: true, encoding: .utf8)
+        #expect(try Run(["archive", "backup", repo, tree.path("src"), "--source", "db0", "--time", "2026-11-23T02:00:00Z", "--quiet"]).status == 0)
+        let manifests = try FileManager.default.contentsOfDirectory(atPath: repo + "/snapshots").sorted()
+        // The newest is the one whose manifest names 02:00.
+        let newest = try #require(manifests.first { (try? String(contentsOfFile: repo + "/snapshots/" + $0, encoding: .utf8))?.contains("02:00") == true })
+        try "{\"broken\": ".write(toFile: repo + "/snapshots/" + newest, atomically: true, encoding: .utf8)
+
+        let listed = try Run(["archive", "ls", repo])
+        #expect(listed.status == 2)
+        #expect(listed.stdout.contains("\(newest.prefix(12))  DAMAGED: its manifest does not parse"), "\(listed.stdout)")
+        let refused = try Run(["archive", "restore", repo, "latest", tree.path("out"), "--quiet"])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("is damaged") && refused.stderr.contains("--skip-damaged"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: tree.path("out")))
+        let skipped = try Run(["archive", "restore", repo, "latest", tree.path("out"), "--skip-damaged", "--quiet"])
+        #expect(skipped.status == 0, "\(skipped.stderr)")
+        #expect(skipped.stderr.hasPrefix("note: skipping 1 damaged snapshot"))
+        #expect(try String(contentsOfFile: tree.path("out/a"), encoding: .utf8) == "one\n", "the older snapshot, and it said so")
+        let pruned = try Run(["archive", "prune", repo, "--keep-last", "1"])
+        #expect(pruned.status == 2)
+        #expect(try Run(["archive", "prune", repo, "--keep-last", "1", "--forget-damaged"]).status == 0)
+        #expect(try Run(["archive", "ls", repo]).status == 0)
+    }
+}
