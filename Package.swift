@@ -22,7 +22,7 @@ let package = Package(
         // The outside world behind small interfaces: clock, file system, processes, host facts,
         // progress, and the one failure shape; the only module that touches POSIX for the others.
         .target(name: "StackSystem", dependencies: [
-            "CLinux",
+            "StackModel", "CLinux",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Subprocess", package: "swift-subprocess"),
         ]),

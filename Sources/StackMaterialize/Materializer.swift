@@ -268,7 +268,7 @@ public struct Materializer: Sendable {
                 continue
             }
             let recipe = try recipe(partTarget.part.recipe)
-            for parent in Set(outputs.map { (($0.path as NSString).deletingLastPathComponent) }) where !parent.isEmpty {
+            for parent in Set(outputs.map { (Path.parent($0.path)) }) where !parent.isEmpty {
                 filesystem.sweepTemporaries(in: directory + "/" + parent)
             }
             // Intent first: the part, incomplete, with every file it had or will have.

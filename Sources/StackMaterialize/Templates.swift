@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import StackModel
 import Mustache
 import StackSystem
 
@@ -48,13 +49,13 @@ public struct Templates: Sendable {
     /// installed binary, or the `templates/` folder of the source tree the binary was built in.
     /// (`$STACKC_TEMPLATES`, which comes first, is the CLI's to read.)
     public static func locate(executable: String, fileSystem: any FileSystem) -> String? {
-        var directory = (executable as NSString).deletingLastPathComponent
-        let shared = (directory as NSString).deletingLastPathComponent + "/share/stackc/templates"
+        var directory = Path.parent(executable)
+        let shared = Path.parent(directory) + "/share/stackc/templates"
         if fileSystem.exists(shared + "/wrapper.sh.mustache") { return shared }
         while directory.count > 1 {
             let candidate = directory + "/templates"
             if fileSystem.exists(candidate + "/wrapper.sh.mustache") { return candidate }
-            directory = (directory as NSString).deletingLastPathComponent
+            directory = Path.parent(directory)
         }
         return nil
     }

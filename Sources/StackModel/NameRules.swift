@@ -27,3 +27,33 @@ public enum NameRules {
         !word.isEmpty && word.utf8.allSatisfy { isLetter($0) || isDigit($0) || "/._-:,+@".utf8.contains($0) }
     }
 }
+
+/// Path arithmetic on plain strings (NSString's crashes on some scalars on Linux, and profiles may
+/// hold any of them).
+public enum Path {
+    /// Everything before the last `/` ("" for a bare name, "/" for a top-level path).
+    public static func parent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// The components between `/` bytes, as the kernel splits them (not Swift's characters: a `/`
+    /// followed by a combining mark is one Character, and still a separator to the kernel).
+    public static func components(_ path: String) -> [String] {
+        path.utf8.split(separator: 0x2F).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    public static func isAbsolute(_ path: String) -> Bool { path.utf8.first == 0x2F }
+
+    /// A path relative to a directory that no component takes out of it: not absolute, no `..`.
+    public static func staysInside(_ path: String) -> Bool { !isAbsolute(path) && !components(path).contains("..") }
+
+    /// The path without `.` components and repeated separators.
+    public static func normalized(_ path: String) -> String { components(path).filter { $0 != "." }.joined(separator: "/") }
+
+    /// Everything after the last `/`.
+    public static func name(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+}

@@ -69,7 +69,7 @@ extension RecipeCatalog {
             var values: [Option: OptionValue] = [:]
             for spec in recipe.specs {
                 guard let option = section[spec.name], !option.isUnresolved else { continue }
-                switch decode(option, as: spec.kind, section: name) {
+                switch decode(option, as: spec.kind, section: name, format: recipe.format) {
                 case .success(let value): values[spec.option] = value
                 case .failure(let diagnostic): diagnostics.add(diagnostic)
                 }

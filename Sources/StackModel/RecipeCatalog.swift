@@ -32,6 +32,8 @@ public enum RecipeCatalog {
         case names
         /// A cron.d or systemd unit name: letters, digits, '-' and '_'.
         case unitName
+        /// A user name, as cron.d's user field holds it: no space, nothing a line cannot carry.
+        case userName
         /// A whole number in a range.
         case count(ClosedRange<Int>)
     }
@@ -46,6 +48,8 @@ public enum RecipeCatalog {
     public struct Recipe: Sendable {
         public var name: String
         public var specs: [OptionSpec]
+        /// Where its texts end up: every text, word and map value it reads must fit.
+        public var format: TargetFormat = .shell
 
         public var required: [String] { specs.filter(\.required).map(\.name) }
         public var optional: [String] { specs.filter { !$0.required }.map(\.name) }
@@ -61,13 +65,13 @@ public enum RecipeCatalog {
         Recipe(name: "wrapper", specs: [required(.path, .path), required(.command, .words), optional(.arguments, .words),
                                         optional(.environment, .environment), optional(.workingDirectory, .path)]),
         Recipe(name: "cron", specs: [required(.schedule, .schedule), required(.command, .words), optional(.name, .unitName),
-                                     optional(.jitter, .flag), optional(.path, .path), optional(.user, .text)]),
+                                     optional(.jitter, .flag), optional(.path, .path), optional(.user, .userName)], format: .cronLine),
         Recipe(name: "systemd-timer", specs: [required(.schedule, .schedule), required(.command, .words), optional(.name, .unitName),
-                                              optional(.jitter, .flag), optional(.path, .path)]),
+                                              optional(.jitter, .flag), optional(.path, .path)], format: .systemdUnit),
         Recipe(name: "directory", specs: [required(.path, .path), optional(.mode, .mode), optional(.holdsData, .flag)]),
         Recipe(name: "file", specs: [required(.path, .path), required(.template, .text), optional(.mode, .mode), optional(.variables, .variables)]),
         Recipe(name: "queue", specs: [required(.path, .path)]),
-        Recipe(name: "notifier", specs: [required(.path, .path), required(.receivers, .names)]),
+        Recipe(name: "notifier", specs: [required(.path, .path), required(.receivers, .names)], format: .json),
         Recipe(name: "secret", specs: [required(.path, .path), optional(.bytes, .count(16...1024))]),
     ]
 
@@ -98,9 +102,9 @@ public enum OptionValue: Sendable, Equatable {
 }
 
 extension RecipeCatalog {
-    /// `option` typed as `kind`, or the positioned diagnostic that says why it cannot be.
-    /// `section` names the section in messages.
-    public static func decode(_ option: ResolvedOption, as kind: Kind, section: String) -> Result<OptionValue, Diagnostic> {
+    /// `option` typed as `kind` and fit for `format`, or the positioned diagnostic that says why it
+    /// cannot be. `section` names the section in messages.
+    public static func decode(_ option: ResolvedOption, as kind: Kind, section: String, format: TargetFormat = .json) -> Result<OptionValue, Diagnostic> {
         let notes = option.history.last?.via ?? []
         let at = option.node.location
         func failure(_ message: String, at location: SourceLocation? = nil) -> Result<OptionValue, Diagnostic> {
@@ -115,16 +119,25 @@ extension RecipeCatalog {
         }
         let value = option.value
         let name = option.name
+        /// A text that `format` cannot carry, refused at the node that holds it.
+        func unfit(_ text: String, at node: ValueNode?) -> Diagnostic? {
+            guard let reason = format.refusal(text) else { return nil }
+            return .error("option '\(name)' of section '\(section)' holds \(reason)", at: node?.location ?? at, notes: notes)
+        }
+        if kind != .words, kind != .environment, kind != .variables, kind != .names, let text = text(option.node),
+           let problem = unfit(text, at: option.node) {
+            return .failure(problem)
+        }
         switch kind {
         case .text:
             guard let text = text(option.node) else { return failure("option '\(name)' of section '\(section)' must be text, got a \(value.kindName)") }
             return .success(.text(text))
         case .path:
             guard let path = text(option.node) else { return failure("option '\(name)' of section '\(section)' must be a path, got a \(value.kindName)") }
-            if path.hasPrefix("/") || path.split(separator: "/").contains("..") || path.isEmpty {
+            if !Path.staysInside(path) || path.isEmpty {
                 return failure("'\(name)' of section '\(section)' is '\(path)', which would escape the instance directory (use a relative path without '..')")
             }
-            return .success(.text(path.split(separator: "/").filter { $0 != "." }.joined(separator: "/")))
+            return .success(.text(Path.normalized(path)))
         case .words:
             var words: [String] = []
             func flatten(_ node: ValueNode) -> Diagnostic? {
@@ -135,6 +148,7 @@ extension RecipeCatalog {
                 guard let word = text(node) else {
                     return .error("option '\(name)' of section '\(section)' must list texts, got a \(node.value.kindName)", at: node.location, notes: notes)
                 }
+                if let problem = unfit(word, at: node) { return problem }
                 words.append(word)
                 return nil
             }
@@ -169,6 +183,7 @@ extension RecipeCatalog {
                     guard let text = text(entry.node) else {
                         return failure("environment variable '\(entry.key)' of section '\(section)' must be text, got a \(entry.node.value.kindName)", at: entry.node.location)
                     }
+                    if let problem = unfit(text, at: entry.node) { return .failure(problem) }
                     pairs.append(.init(name: entry.key, value: text))
                 } else {
                     pairs.append(.init(name: entry.key, value: entry.node.string ?? entry.node.value.summary))
@@ -186,6 +201,12 @@ extension RecipeCatalog {
         case .unitName:
             guard let text = text(option.node), NameRules.isUnitName(text) else {
                 return failure("option '\(name)' of section '\(section)' is '\(value.summary)': a unit name is letters, digits, '-' and '_' (cron ignores files with dots)")
+            }
+            return .success(.text(text))
+        case .userName:
+            // By byte: a space followed by a combining mark is one Character, and still a field separator to cron.
+            guard let text = text(option.node), !text.isEmpty, !text.utf8.contains(where: { $0 == 0x20 || $0 == 0x09 }) else {
+                return failure("option '\(name)' of section '\(section)' is '\(value.summary)': a user name has no spaces")
             }
             return .success(.text(text))
         case .count(let range):

@@ -15,9 +15,11 @@ public struct InstanceLayout: Sendable, Equatable {
 
     /// A path the wrapper passed, under the instance directory; nil when it would leave it.
     public func resolve(_ relative: String) -> String? {
-        if relative.hasPrefix("/") { return relative.hasPrefix(directory + "/") && !relative.split(separator: "/").contains("..") ? relative : nil }
-        guard !relative.isEmpty, !relative.split(separator: "/").contains("..") else { return nil }
-        return directory + "/" + relative.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
+        if Path.isAbsolute(relative) {
+            return relative.utf8.starts(with: (directory + "/").utf8) && !Path.components(relative).contains("..") ? relative : nil
+        }
+        guard !relative.isEmpty, Path.staysInside(relative) else { return nil }
+        return directory + "/" + Path.normalized(relative)
     }
 
     public var installedState: String { directory + "/.installed.json" }

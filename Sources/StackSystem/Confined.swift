@@ -1,4 +1,5 @@
 import Foundation
+import StackModel
 
 /// A file system seen through a root it cannot leave: every path a profile names is resolved
 /// under the root, refusing absolute paths, `..` and any symbolic link on the way, so nothing a
@@ -24,11 +25,11 @@ public struct Confined: Sendable {
 
     /// `relative` under the root.
     public func resolve(_ relative: String) throws(Escape) -> String {
-        guard !relative.hasPrefix("/"), !relative.split(separator: "/").contains("..") else {
+        guard Path.staysInside(relative) else {
             throw Escape(path: relative, reason: "path '\(relative)' would escape the root", isLink: false)
         }
         var current = root
-        for component in relative.split(separator: "/") where component != "." {
+        for component in Path.components(relative) where component != "." {
             current += "/" + component
             if fileSystem.info(current)?.kind == .symlink {
                 throw Escape(path: current, reason: "'\(current)' is a symbolic link; stackc does not follow links inside an instance", isLink: true)
@@ -51,7 +52,7 @@ public struct Confined: Sendable {
     @discardableResult
     public func write(_ data: Data, to path: String, mode: Int) throws(SystemError) -> Bool {
         if self.mode(path) == mode, let existing = try? fileSystem.read(path), existing == data { return false }
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = Path.parent(path)
         // Existing parents keep their mode; new ones are 0755.
         try makeDirectory(parent, mode: self.mode(parent) ?? 0o755)
         try fileSystem.write(data, to: path, mode: mode, durability: .whole)
@@ -75,7 +76,7 @@ public struct Confined: Sendable {
         var current = path
         while current.count > stop.count, current.hasPrefix(stop + "/") {
             guard removeIfEmpty(current) else { return }
-            current = (current as NSString).deletingLastPathComponent
+            current = Path.parent(current)
         }
     }
 

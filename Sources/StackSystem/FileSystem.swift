@@ -1,5 +1,6 @@
 import CLinux
 import Foundation
+import StackModel
 
 /// What a path is, read without following a final symbolic link.
 public struct FileInfo: Sendable, Equatable {
@@ -74,7 +75,7 @@ extension FileSystem {
         var current = path
         while current.count > 1 && !exists(current) {
             missing.append(current)
-            current = (current as NSString).deletingLastPathComponent
+            current = Path.parent(current)
         }
         for directory in missing.reversed() {
             do { try createDirectory(directory, mode: directory == path ? mode : parentMode) } catch where error.errno == .exists {}
@@ -143,7 +144,7 @@ public struct LocalFileSystem: FileSystem {
     }
 
     public func write(_ data: Data, to path: String, mode: Int, durability: Durability) throws(SystemError) {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = Path.parent(path)
         let temporary = (directory.isEmpty ? "." : directory) + "/" + temporaryFilePrefix + UUID().uuidString
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .last("open", path: temporary) }

@@ -1,4 +1,5 @@
 import Foundation
+import StackModel
 
 /// Golden files under Tests/Fixtures: compared byte for byte, recorded (never hand-edited) when
 /// missing or when STACKC_RECORD=1, in which case the check fails so a recording is never a pass.
@@ -10,7 +11,7 @@ public enum Golden {
         let path = fixtures + "/" + relativePath
         let recording = ProcessInfo.processInfo.environment["STACKC_RECORD"] == "1"
         if recording || !FileManager.default.fileExists(atPath: path) {
-            try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try? FileManager.default.createDirectory(atPath: Path.parent(path), withIntermediateDirectories: true)
             try? actual.write(toFile: path, atomically: true, encoding: .utf8)
             return "recorded \(relativePath); re-run the tests to compare against it"
         }

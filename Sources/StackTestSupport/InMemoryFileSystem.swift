@@ -1,4 +1,5 @@
 import Foundation
+import StackModel
 import StackSystem
 
 /// A file system in memory, with POSIX's answers (ENOENT, EEXIST, ENOTDIR, ENOTEMPTY), for
@@ -38,7 +39,7 @@ public final class InMemoryFileSystem: FileSystem, @unchecked Sendable {
     }
 
     private static func parent(_ path: String) -> String {
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = Path.parent(path)
         return parent.isEmpty ? "/" : parent
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import StackModel
 
 /// A directory of profile files written for one test, removed when the value is released.
 public final class TemporaryTree: @unchecked Sendable {
@@ -13,7 +14,7 @@ public final class TemporaryTree: @unchecked Sendable {
 
     public func write(_ path: String, _ content: String) throws {
         let full = self.path(path)
-        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: Path.parent(full), withIntermediateDirectories: true)
         try content.write(toFile: full, atomically: true, encoding: .utf8)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import StackModel
 import StackSystem
 import StackTestSupport
 import Testing
@@ -126,5 +127,16 @@ import Testing
         }
         try await ticker.value
         #expect(clock.date == ManualClock.epoch.addingTimeInterval(86_400))
+    }
+}
+
+extension FileSystemTests {
+    /// A '/' followed by a combining mark is one Character to Swift but a separator to the kernel:
+    /// confinement splits paths as the kernel does.
+    @Test func aSeparatorHiddenInACharacterStillSeparates() throws {
+        let sneaky = "../\u{301}etc"
+        #expect(Path.components(sneaky) == ["..", "\u{301}etc"])
+        let confined = Confined(root: "/r", fileSystem: InMemoryFileSystem())
+        #expect(throws: Confined.Escape.self) { try confined.resolve("a/" + sneaky) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import StackModel
 import StackSystem
 
 extension Repository {
@@ -24,9 +25,9 @@ extension Repository {
         if !patterns.isEmpty && entries.isEmpty {
             throw ArchiveError(.notFound, "no path of snapshot \(record.shortID) matches " + patterns.map { "'\($0)'" }.joined(separator: ", "))
         }
-        let enclosing = (target as NSString).deletingLastPathComponent
+        let enclosing = Path.parent(target)
         let parent = enclosing.isEmpty ? "." : enclosing
-        let stagingPrefix = "." + (target as NSString).lastPathComponent + ".stackc-restore-"
+        let stagingPrefix = "." + Path.name(target) + ".stackc-restore-"
         let pid = context.host.pid
         let staging = parent + "/" + stagingPrefix + "\(pid)"
         try? fileManager.removeItem(atPath: staging)
@@ -53,7 +54,7 @@ extension Repository {
         for entry in entries {
             try context.checkCancellation("restore")
             let path = staging + "/" + entry.path
-            let directory = entry.kind == .directory ? path : (path as NSString).deletingLastPathComponent
+            let directory = entry.kind == .directory ? path : Path.parent(path)
             try? fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
             switch entry.kind {
             case .directory: continue
@@ -137,10 +138,10 @@ extension Repository {
         }
         for entry in tree where subtrees.contains(where: { entry.path.hasPrefix($0) }) { chosen.insert(entry.path) }
         for path in Array(chosen) {
-            var parent = (path as NSString).deletingLastPathComponent
+            var parent = Path.parent(path)
             while !parent.isEmpty {
                 chosen.insert(parent)
-                parent = (parent as NSString).deletingLastPathComponent
+                parent = Path.parent(parent)
             }
         }
         return tree.filter { chosen.contains($0.path) }

@@ -1,4 +1,5 @@
 import Foundation
+import StackModel
 import StackSystem
 
 /// A repository in a local directory: each object a file, written beside its name and renamed
@@ -53,7 +54,7 @@ public struct LocalStorage: ArchiveStorage {
         } catch where error.errno == .noEntry {
             // A directory the layout does not pre-create (or one removed by hand).
             do {
-                try fileSystem.createDirectories((target as NSString).deletingLastPathComponent, mode: 0o755)
+                try fileSystem.createDirectories(Path.parent(target), mode: 0o755)
                 try fileSystem.write(data, to: target, mode: 0o600, durability: durability)
             } catch {
                 throw .io("cannot write \(target)", error)

@@ -1,4 +1,5 @@
 import Foundation
+import StackModel
 import Logging
 import StackSystem
 
@@ -58,7 +59,7 @@ struct LocalLocks: ArchiveLocks {
         do { guardDescriptor = try locks.enterGuard() } catch {
             guard error.code == .readOnly || error.code == .accessDenied else { throw error.error }
             if error.code == .accessDenied {
-                logger.notice("cannot lock \((directory as NSString).deletingLastPathComponent) for reading (\(error.error.description)); a prune running now could remove what is read")
+                logger.notice("cannot lock \(Path.parent(directory)) for reading (\(error.error.description)); a prune running now could remove what is read")
             }
             return nil
         }

@@ -41,7 +41,7 @@ enum UsageChecker {
     private static func checkTypes(_ section: ResolvedSection, recipe: RecipeCatalog.Recipe, checkRuntimeCalls: Bool, diagnostics: inout DiagnosticBag) {
         for spec in recipe.specs {
             guard let option = section[spec.name], !option.isUnresolved, !option.value.mentionsReference else { continue }
-            switch RecipeCatalog.decode(option, as: spec.kind, section: section.name) {
+            switch RecipeCatalog.decode(option, as: spec.kind, section: section.name, format: recipe.format) {
             case .failure(let diagnostic): diagnostics.add(diagnostic)
             case .success(let value):
                 if checkRuntimeCalls, spec.option == .command, case .words(let words) = value { checkRuntimeCall(words, option, section: section.name, diagnostics: &diagnostics) }

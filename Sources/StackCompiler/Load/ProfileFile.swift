@@ -74,7 +74,7 @@ enum Paths {
     /// `relative` resolved against the directory of `referrer`, normalized lexically.
     static func join(_ relative: String, toDirectoryOf referrer: String) -> String {
         if relative.hasPrefix("/") { return normalize(relative) }
-        let directory = (referrer as NSString).deletingLastPathComponent
+        let directory = Path.parent(referrer)
         return normalize(directory.isEmpty ? relative : directory + "/" + relative)
     }
 

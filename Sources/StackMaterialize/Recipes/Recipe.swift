@@ -81,7 +81,7 @@ extension Recipe {
                     var generator = SystemRandomNumberGenerator()
                     let token = Hex.string((0..<bytes).map { _ in UInt8.random(in: 0...255, using: &generator) })
                     try io { () throws(SystemError) in
-                        try filesystem.makeDirectory((path as NSString).deletingLastPathComponent, mode: 0o700)
+                        try filesystem.makeDirectory(Path.parent(path), mode: 0o700)
                         try filesystem.write(Data((token + "\n").utf8), to: path, mode: 0o600)
                     }
                 }
@@ -112,7 +112,7 @@ extension Recipe {
                     filesystem.removeIfEmpty(path)  // left in place when something else lives there
                 }
             }
-            filesystem.pruneEmptyDirectories(from: (path as NSString).deletingLastPathComponent, upTo: base)
+            filesystem.pruneEmptyDirectories(from: Path.parent(path), upTo: base)
         }
     }
 }

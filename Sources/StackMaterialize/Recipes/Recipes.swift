@@ -17,10 +17,22 @@ func commandLine(_ part: Part, _ context: PartitionContext) throws(MaterializeEr
     var words = try part.required(.command, part.words)
     if words[0] == "stackc" {
         words[0] = context.stackc
-    } else if words[0].contains("/"), !words[0].hasPrefix("/") {
+    } else if words[0].utf8.contains(0x2F), !Path.isAbsolute(words[0]) {
         words[0] = context.directory + "/" + words[0]
     }
     return words + part.words(.arguments)
+}
+
+/// The command's words, each fit for `format`: the profile's values were checked by the compiler,
+/// so what can still be unfit is what install adds, the instance directory under `--root`.
+func encodable(_ words: [String], for format: TargetFormat, part: Part) throws(MaterializeError) -> [String] {
+    for word in words {
+        if let reason = format.refusal(word) {
+            throw MaterializeError(.invalidOption, "the command of part '\(part.name)' would be '\(word)', which holds \(reason)",
+                                   remedy: "install under a --root whose path has no such character")
+        }
+    }
+    return words
 }
 
 /// `bin/…`: an executable /bin/sh script that sets its environment and working directory and
@@ -56,7 +68,7 @@ struct CronRecipe: Recipe {
             "instance": context.instance, "part": part.name,
             "schedule": try Self.schedule(part, context).expression,
             "user": part.text(.user) ?? context.user,
-            "command": try commandLine(part, context).map(Shell.quote).joined(separator: " "),
+            "command": try encodable(commandLine(part, context), for: .cronLine, part: part).map(Shell.quote).joined(separator: " "),
         ])
         return [Output(path: directory + "/" + (part.text(.name) ?? part.name), kind: .file(Data(entry.utf8), mode: 0o644))]
     }
@@ -70,13 +82,7 @@ struct SystemdTimerRecipe: Recipe {
         let directory = part.text(.path) ?? "etc/systemd"
         let unit = part.text(.name) ?? part.name
         let schedule = try CronRecipe.schedule(part, context)
-        // systemd splits ExecStart on spaces and honours double quotes; quote each word that way.
-        let command = try commandLine(part, context).map { word in
-            word.contains(where: { $0 == " " || $0 == "\"" || $0 == "\\" || $0 == "%" || $0 == "$" })
-                ? "\"" + word.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-                    .replacingOccurrences(of: "%", with: "%%").replacingOccurrences(of: "$", with: "$$") + "\""
-                : word
-        }.joined(separator: " ")
+        let command = try encodable(commandLine(part, context), for: .systemdUnit, part: part).map(SystemdUnit.word).joined(separator: " ")
         let service = try context.templates.render("systemd.service", ["instance": context.instance, "part": part.name, "command": command])
         let timer = try context.templates.render("systemd.timer", [
             "instance": context.instance, "part": part.name, "unit": unit,
@@ -144,7 +150,7 @@ struct SecretRecipe: Recipe {
 
     func outputs(_ part: Part, _ context: PartitionContext) throws(MaterializeError) -> [Output] {
         let path = try part.required(.path, part.text)
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = Path.parent(path)
         return (parent.isEmpty ? [] : [Output(path: parent, kind: .directory(mode: 0o700, contents: .plain))])
             + [Output(path: path, kind: .secret(bytes: part.count(.bytes) ?? 32))]
     }
