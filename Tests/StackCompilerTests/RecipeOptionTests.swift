@@ -60,3 +60,20 @@ import Testing
         #expect(compilation.lines(tree, severity: .error).contains { $0.contains("invalid schedule '61 * * * *'") }, "\(compilation.lines(tree))")
     }
 }
+
+extension RecipeOptionTests {
+    /// The untrusted edge: a deployment parameter that would add a cron line is refused with a position.
+    @Test func aDeploymentParameterCannotAddALineToACronEntry() throws {
+        let (compilation, tree) = try compile(["main.yaml": """
+            stack:
+              software-types: {app: {profile: app.yaml, role: plain, parameters: {task: {type: string, required: true}}}}
+              instances: [{name: a0, software-type: app, parameters: {task: "bin/w\\n* * * * * root touch /tmp/x #"}}]
+            """, "app.yaml": """
+            stack: {parts: [tick]}
+            tick: {recipe: cron, schedule: "0 * * * *", command: ["${instance:task}"]}
+            """])
+        let errors = compilation.lines(tree, severity: .error)
+        #expect(errors.count == 1 && errors[0].contains("holds a line break (U+000A), which a cron entry cannot carry"), "\(errors)")
+        #expect(compilation.errors.first?.location.line ?? 0 >= 1)
+    }
+}

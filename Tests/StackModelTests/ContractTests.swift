@@ -35,3 +35,23 @@ import Testing
         #expect(throws: ContractCoding.EncodingFailure.self) { _ = try ContractCoding.line(Reading(value: .nan)) }
     }
 }
+
+extension ContractTests {
+    /// The JSON contracts carry any string: random ones from all of Unicode decode back to themselves.
+    @Test func randomStringsRoundTripThroughTheJSONContracts() throws {
+        var rng = SeededGenerator(state: 15)
+        for _ in 0..<500 {
+            var scalars = String.UnicodeScalarView()
+            for _ in 0..<(1 + Int(rng.next() % 16)) {
+                var value = UInt32(rng.next() % (rng.next() % 2 == 0 ? 0x80 : 0x110000))
+                while Unicode.Scalar(value) == nil { value = UInt32(rng.next() % 0x110000) }
+                scalars.append(Unicode.Scalar(value)!)
+            }
+            let text = String(scalars)
+            let receivers = NotifierReceivers(instance: text, receivers: [.init(instance: text, queue: "/q/" + text)])
+            let line = try ContractCoding.line(receivers)
+            #expect(line.filter { $0 == 0x0A }.count == 1, "one line, whatever the string")
+            #expect(try ContractCoding.decode(NotifierReceivers.self, from: line) == receivers)
+        }
+    }
+}

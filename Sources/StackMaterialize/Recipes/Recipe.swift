@@ -125,6 +125,7 @@ extension Confined {
 }
 
 /// A file-system step of install, its failure named by the call and path that failed.
+@discardableResult
 func io<T>(_ body: () throws(SystemError) -> T) throws(MaterializeError) -> T {
     do { return try body() } catch { throw .fileSystem("cannot \(error.operation)", error) }
 }
