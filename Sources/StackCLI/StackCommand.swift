@@ -52,9 +52,15 @@ enum CLI {
     static let world = SystemWorld.real(logger: logger, showProgress: isatty(2) == 1)
 }
 
-/// Output formats shared by the read verbs.
-enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, yaml, json
+/// The formats of the verbs that print text or JSON: each verb accepts only what it implements,
+/// and argument-parser refuses the rest with the list (exit 1).
+enum TextOrJSON: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+/// `render`'s formats.
+enum YAMLOrJSON: String, ExpressibleByArgument, CaseIterable {
+    case yaml, json
 }
 
 /// Compiles for a verb on a thread with a very large stack, with the heap set for a short-lived

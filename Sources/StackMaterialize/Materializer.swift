@@ -85,7 +85,9 @@ public struct Materializer: Sendable {
 
     // MARK: - Plan
 
-    public func plan(_ graph: InstanceGraph, allowDataLoss: Bool) throws(MaterializeError) -> Plan {
+    /// `allowRemoveAll`: a profile that asks for no instance may empty a root that holds some
+    /// (`uninstall` does; an `install` of a mistyped profile must not).
+    public func plan(_ graph: InstanceGraph, allowDataLoss: Bool, allowRemoveAll: Bool = false) throws(MaterializeError) -> Plan {
         let queues = queueDirectories(graph)
         var changes: [Change] = []
         var unchanged = 0
@@ -99,7 +101,9 @@ public struct Materializer: Sendable {
             let lost = state.map { dataAtRisk(in: $0.parts, instance: name) } ?? []
             changes.append(Change(instance: name, part: nil, recipe: nil, action: .remove,
                                   files: (state?.parts ?? []).flatMap { $0.files.map { Change.FileChange(path: $0.path, action: .remove) } },
-                                  options: [], refusal: refusal(lost, allowDataLoss), reason: nil))
+                                  options: [], refusal: desired.isEmpty && !allowRemoveAll
+                                      ? "the profile asks for no instance, so every instance of the root would be removed; pass --allow-remove-all"
+                                      : refusal(lost, allowDataLoss), reason: nil))
         }
 
         for instance in graph.instances {

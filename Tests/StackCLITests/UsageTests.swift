@@ -79,3 +79,42 @@ import Testing
         #expect(try Run(["archive", "ls", repo]).status == 0)
     }
 }
+
+/// Flags mean what they say: each verb takes only the formats it implements, `--only` must name
+/// something, and a typo in `stack:` cannot empty a root.
+@Suite struct FlagTests {
+    @Test func eachVerbRefusesAFormatItDoesNotImplementWithTheList() throws {
+        let render = try Run(["render", "stacks/examples/postgres-3.yaml", "--format", "text"])
+        #expect(render.status == 1 && render.stderr.contains("'yaml' and 'json'"), "\(render.stderr)")
+        let check = try Run(["check", "stacks/examples/postgres-3.yaml", "--format", "yaml"])
+        #expect(check.status == 1 && check.stderr.contains("'text' and 'json'"), "\(check.stderr)")
+    }
+
+    @Test func onlyNamingNothingIsAnErrorWithASuggestion() throws {
+        let run = try Run(["render", "stacks/examples/postgres-3.yaml", "--only", "db9"])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("--only names 'db9', which is no instance or section") && run.stderr.contains("did you mean"), "\(run.stderr)")
+        #expect(run.stdout.isEmpty)
+    }
+
+    @Test func aTypoInStackIsAnErrorAndInstallRemovesNothing() throws {
+        let tree = try TemporaryTree(["typo.yaml": """
+            stack:
+              extends: [\(packageRoot)/stacks/postgres/stack.yaml]
+              instnaces: ["replicate(db, 2, postgres-export, postgres-import, leader, backup)"]
+            """])
+        let root = tree.path("root")
+        #expect(try Run(["install", "stacks/examples/postgres-3.yaml", "--root", root]).status == 0)
+        let install = try Run(["install", tree.path("typo.yaml"), "--root", root])
+        #expect(install.status == 1)
+        #expect(install.stderr.contains("unknown option 'instnaces' in section 'stack' (did you mean 'instances'?)"), "\(install.stderr)")
+        #expect(FileManager.default.fileExists(atPath: root + "/db0/bin/exporter"), "nothing was removed")
+        // Even a valid profile that asks for no instance does not empty the root unless told.
+        try tree.write("empty.yaml", "stack:\n  extends: [\(packageRoot)/stacks/postgres/stack.yaml]\n")
+        let empty = try Run(["install", tree.path("empty.yaml"), "--root", root])
+        #expect(empty.status == 1 && empty.stderr.contains("--allow-remove-all"), "\(empty.stderr)")
+        #expect(FileManager.default.fileExists(atPath: root + "/db0/bin/exporter"))
+        #expect(try Run(["install", tree.path("empty.yaml"), "--root", root, "--allow-remove-all"]).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: root + "/db0"))
+    }
+}

@@ -189,10 +189,29 @@ private func edges(_ compilation: Compilation) -> [String] {
               x: ${logs:note}
             """])
         #expect(compilation.lines(tree) == [
+            "error main.yaml:3:3 unknown option 'instnces' in section 'stack' (did you mean 'instances'?)",
             "error main.yaml:10:11 unknown recipe 'directroy' in section 'tmp' (did you mean 'directory'?) (known: wrapper, cron, systemd-timer, directory, file, queue, notifier, secret)",
-            "warning main.yaml:3:3 unknown option 'instnces' in section 'stack' (did you mean 'instances'?)",
             "warning main.yaml:7:3 option 'mdoe' in section 'logs' is not read by recipe 'directory' (did you mean 'mode'?)",
         ])
+    }
+
+    /// zc.buildout looks only at the parts it installs: a macro base carrying a recipe without all
+    /// of its options, and a section dropped from `parts` with `-=`, are no errors.
+    @Test func onlyInstalledSectionsNeedTheirRecipesOptions() throws {
+        let (compilation, tree) = try compile(["base.yaml": """
+            stack: {parts: [extra]}
+            extra: {recipe: cron, schedule: "0 * * * *", command: bin/x}
+            """, "main.yaml": """
+            stack:
+              extends: [base.yaml]
+              "parts -=": [extra]
+              "parts +=": [app-logs]
+            logs: {recipe: directory}
+            app-logs: {"<=": logs, path: var/log/app}
+            extra: {schedule: "61 * * * *"}
+            """])
+        #expect(compilation.errors.isEmpty, "\(compilation.lines(tree))")
+        #expect(compilation.value("stack", "parts")?.text == "[app-logs]")
     }
 
     @Test func partsMustNameSectionsWithARecipe() throws {

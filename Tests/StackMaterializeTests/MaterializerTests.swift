@@ -168,7 +168,10 @@ private func editableStack(parts: String, logMode: String = "0750", extra: Strin
         let tree = try TemporaryTree(editableStack(parts: "[logs, data, run]"))
         try install(try graph(tree.path("deploy.yaml")), root: tree.path("r"))
         try tree.write("deploy.yaml", "stack:\n  extends: [stack.yaml]\n  instances: []\n")
-        let plan = try install(try graph(tree.path("deploy.yaml")), root: tree.path("r"))
+        // Emptying a root is refused unless asked for, data or not: a mistyped profile asks for nothing.
+        let refused = try materializer(root: tree.path("r")).plan(try graph(tree.path("deploy.yaml")), allowDataLoss: false)
+        #expect(refused.refused.first?.refusal?.contains("--allow-remove-all") == true)
+        let plan = try install(try graph(tree.path("deploy.yaml")), root: tree.path("r"), allowRemoveAll: true)
         #expect(plan.refused.isEmpty)
         #expect((try FileManager.default.contentsOfDirectory(atPath: tree.path("r"))) == [".stackc-installed.json"])
     }

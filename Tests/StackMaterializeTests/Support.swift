@@ -23,9 +23,9 @@ func materializer(root: String) throws -> Materializer {
 
 /// install = plan + apply, as the CLI does.
 @discardableResult
-func install(_ graph: InstanceGraph, root: String, allowDataLoss: Bool = false) throws -> Plan {
+func install(_ graph: InstanceGraph, root: String, allowDataLoss: Bool = false, allowRemoveAll: Bool = false) throws -> Plan {
     let materializer = try materializer(root: root)
-    let plan = try materializer.plan(graph, allowDataLoss: allowDataLoss)
+    let plan = try materializer.plan(graph, allowDataLoss: allowDataLoss, allowRemoveAll: allowRemoveAll)
     try materializer.apply(plan, allowDataLoss: allowDataLoss)
     return plan
 }

@@ -110,7 +110,7 @@ struct ArchiveCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "ls", abstract: "List snapshots, oldest first (by the time in their manifest).")
         @Argument(help: "The repository.") var repository: String
         @Option(help: "Only this source.") var source: String?
-        @Option(help: "text or json.") var format: OutputFormat = .text
+        @Option(help: "text or json.") var format: TextOrJSON = .text
 
         /// Readable snapshots grouped by source (each oldest first), then the damaged ones, which
         /// are listed — never hidden — and make the listing exit 2, as verify does.

@@ -12,7 +12,7 @@ struct Check: ParsableCommand {
     var profile: String
 
     @Option(help: "text or json.")
-    var format: OutputFormat = .text
+    var format: TextOrJSON = .text
 
     func run() throws {
         let compilation = compileOnLargeStack(profile)

@@ -15,7 +15,7 @@ struct Explain: ParsableCommand {
     var target: String
 
     @Option(help: "text or json.")
-    var format: OutputFormat = .text
+    var format: TextOrJSON = .text
 
     func run() throws {
         let compilation = compileOnLargeStack(profile)

@@ -13,6 +13,9 @@ struct MaterializeOptions: ParsableArguments {
     @Flag(help: "Allow removing instances or parts whose data directories are not empty.")
     var allowDataLoss = false
 
+    @Flag(help: "Allow a profile that asks for no instance to remove every instance of the root.")
+    var allowRemoveAll = false
+
     @Option(help: "The templates folder (default: $STACKC_TEMPLATES, or the one shipped with stackc).")
     var templates: String?
 
@@ -96,14 +99,14 @@ struct PlanCommand: ParsableCommand {
     @OptionGroup var options: MaterializeOptions
 
     @Option(help: "text or json.")
-    var format: OutputFormat = .text
+    var format: TextOrJSON = .text
 
     @Flag(help: "Exit 0 when nothing would change and 2 when something would.")
     var detailedExitcode = false
 
     func run() throws {
         let graph = try compiledGraph(profile)
-        let plan = try options.materializer().plan(graph, allowDataLoss: options.allowDataLoss)
+        let plan = try options.materializer().plan(graph, allowDataLoss: options.allowDataLoss, allowRemoveAll: options.allowRemoveAll)
         write(format == .json ? JSONPrinter.print(PlanPrinter.json(plan)) : PlanPrinter.text(plan))
         if detailedExitcode && plan.hasChanges { throw ExitCode(2) }
     }
@@ -123,11 +126,13 @@ struct InstallCommand: ParsableCommand {
     func run() throws {
         let graph = try compiledGraph(profile)
         let materializer = try options.materializer()
-        let plan = try materializer.plan(graph, allowDataLoss: options.allowDataLoss)
+        let plan = try materializer.plan(graph, allowDataLoss: options.allowDataLoss, allowRemoveAll: options.allowRemoveAll)
         if !plan.refused.isEmpty {
             FileHandle.standardError.write(Data(PlanPrinter.text(Plan.refusedOnly(plan)).utf8))
-            throw MaterializeError(.dataLoss, "nothing was changed: \(plan.refused.count) removal\(plan.refused.count == 1 ? "" : "s") would lose data",
-                                   remedy: "pass --allow-data-loss to remove them")
+            let everything = plan.refused.contains { $0.refusal?.contains("--allow-remove-all") == true }
+            throw MaterializeError(.dataLoss, "nothing was changed: \(plan.refused.count) removal\(plan.refused.count == 1 ? "" : "s") refused",
+                                   remedy: everything ? "check the profile's 'instances'; pass --allow-remove-all if removing everything is meant"
+                                       : "pass --allow-data-loss to remove them")
         }
         try materializer.apply(plan, allowDataLoss: options.allowDataLoss)
         write(plan.hasChanges ? PlanPrinter.text(plan) : "no change (\(plan.unchanged) parts up to date)\n")
@@ -144,7 +149,8 @@ struct UninstallCommand: ParsableCommand {
 
     func run() throws {
         let materializer = try options.materializer()
-        let plan = try materializer.plan(InstanceGraph(instances: [], edges: [], softwareTypes: []), allowDataLoss: options.allowDataLoss)
+        let plan = try materializer.plan(InstanceGraph(instances: [], edges: [], softwareTypes: []), allowDataLoss: options.allowDataLoss,
+                                         allowRemoveAll: true)
         if !plan.refused.isEmpty {
             FileHandle.standardError.write(Data(PlanPrinter.text(Plan.refusedOnly(plan)).utf8))
             throw MaterializeError(.dataLoss, "nothing was removed: data would be lost", remedy: "pass --allow-data-loss")

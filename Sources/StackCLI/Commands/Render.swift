@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import StackCompiler
 import StackModel
@@ -12,7 +13,7 @@ struct Render: ParsableCommand {
     var profile: String
 
     @Option(help: "yaml or json.")
-    var format: OutputFormat = .yaml
+    var format: YAMLOrJSON = .yaml
 
     @Option(parsing: .upToNextOption, help: "Keep only these sections and instances (and the edges touching them).")
     var only: [String] = []
@@ -20,6 +21,11 @@ struct Render: ParsableCommand {
     func run() throws {
         let compilation = compileOnLargeStack(profile)
         if report(compilation.diagnostics) { throw Exit.configurationError }
+        if let unknown = only.first(where: { name in compilation.graph.instance(named: name) == nil && compilation.configuration[name] == nil }) {
+            let known = compilation.graph.instances.map(\.name) + compilation.configuration.sectionNames
+            FileHandle.standardError.write(Data("error: --only names '\(unknown)', which is no instance or section of \(profile)\(Suggestions.didYouMean(unknown, in: known))\n".utf8))
+            throw Exit.configurationError
+        }
         let workers = CLI.world.host.cores
         let document = Renderer.document(compilation, only: Set(only), workers: workers)
         if format == .json { write(bytes: JSONPrinter.bytes(document, workers: workers)) } else { write(YAMLPrinter.print(document)) }

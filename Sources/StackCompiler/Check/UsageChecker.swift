@@ -4,18 +4,30 @@ import StackModel
 enum UsageChecker {
     static func checkStack(_ configuration: ResolvedConfiguration, diagnostics: inout DiagnosticBag) {
         guard let stack = configuration["stack"] else { return }
+        // A typo here (`instnaces:`) would silently mean "no instances", and install would then
+        // remove every instance of a root: an error, not a warning.
         for option in stack.options where !RecipeCatalog.stackOptions.contains(option.name) {
-            diagnostics.add(.warning("unknown option '\(option.name)' in section 'stack'" + Suggestions.didYouMean(option.name, in: RecipeCatalog.stackOptions),
-                                     at: option.keyLocation, notes: option.history.last?.via ?? []))
+            diagnostics.add(.error("unknown option '\(option.name)' in section 'stack'" + Suggestions.didYouMean(option.name, in: RecipeCatalog.stackOptions),
+                                   at: option.keyLocation, notes: option.history.last?.via ?? []))
         }
     }
 
-    /// In every section with a `recipe`: the recipe exists, its required options are set, and every
-    /// option is read by the recipe or by a substitution somewhere.
+    /// In every installed section: the recipe exists, its required options are set and typed; in
+    /// every section with a recipe, every option is read by the recipe or a substitution. Only what is installed — the sections `stack.parts` names — must have its recipe's
+    /// required options and typed values, as zc.buildout looks only at the parts it installs: a
+    /// macro base carrying a recipe, or a section dropped from `parts` with `-=`, is not checked.
+    /// Options no recipe reads are warned about everywhere.
     static func checkRecipes(_ configuration: ResolvedConfiguration, referenced: Set<OptionKey>, checkRuntimeCalls: Bool = true,
                              diagnostics: inout DiagnosticBag) {
+        let installed: Set<String> = if case .list(let items)? = configuration["stack"]?["parts"]?.value { Set(items.compactMap(\.string)) } else { [] }
         for section in configuration.sections {
             guard let recipeOption = section["recipe"] else { continue }
+            guard installed.contains(section.name) else {
+                if let name = recipeOption.node.string, let recipe = RecipeCatalog.recipe(named: name) {
+                    warnUnread(section, recipe: recipe, referenced: referenced, diagnostics: &diagnostics)
+                }
+                continue
+            }
             guard let name = recipeOption.node.string, let recipe = RecipeCatalog.recipe(named: name) else {
                 let known = RecipeCatalog.recipes.map(\.name)
                 diagnostics.add(.error("unknown recipe '\(recipeOption.value.summary)' in section '\(section.name)'" + Suggestions.didYouMean(recipeOption.value.summary, in: known)
@@ -23,16 +35,21 @@ enum UsageChecker {
                                        at: recipeOption.node.location, notes: recipeOption.history.last?.via ?? []))
                 continue
             }
-            let readable = recipe.options + RecipeCatalog.commonOptions
-            for option in section.options where !readable.contains(option.name) && !referenced.contains(OptionKey(section: section.name, option: option.name)) {
-                diagnostics.add(.warning("option '\(option.name)' in section '\(section.name)' is not read by recipe '\(name)'" + Suggestions.didYouMean(option.name, in: readable),
-                                         at: option.keyLocation, notes: option.history.last?.via ?? []))
-            }
+            warnUnread(section, recipe: recipe, referenced: referenced, diagnostics: &diagnostics)
             checkTypes(section, recipe: recipe, checkRuntimeCalls: checkRuntimeCalls, diagnostics: &diagnostics)
             for required in recipe.required where section[required] == nil {
                 diagnostics.add(.error("section '\(section.name)' lacks option '\(required)', which recipe '\(name)' requires",
                                        at: section.location, notes: section.origin.chain))
             }
+        }
+    }
+
+    /// Options of a section with a recipe that neither the recipe nor a substitution reads.
+    private static func warnUnread(_ section: ResolvedSection, recipe: RecipeCatalog.Recipe, referenced: Set<OptionKey>, diagnostics: inout DiagnosticBag) {
+        let readable = recipe.options + RecipeCatalog.commonOptions
+        for option in section.options where !readable.contains(option.name) && !referenced.contains(OptionKey(section: section.name, option: option.name)) {
+            diagnostics.add(.warning("option '\(option.name)' in section '\(section.name)' is not read by recipe '\(recipe.name)'" + Suggestions.didYouMean(option.name, in: readable),
+                                     at: option.keyLocation, notes: option.history.last?.via ?? []))
         }
     }
 
