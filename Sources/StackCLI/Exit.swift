@@ -36,12 +36,6 @@ enum Exit {
     static func printFailure(_ failure: any StackFailure) {
         FileHandle.standardError.write(Data("error: \(failure)\n".utf8))
     }
-
-    /// Prints `failure` now and yields the exit code it means, for a verb that goes on printing.
-    static func reported(_ failure: any StackFailure) -> ExitCode {
-        printFailure(failure)
-        return ExitCode(failure.exitStatus.rawValue)
-    }
 }
 
 /// A usage error the parser cannot see: a verb that does not exist, named before `--help` or

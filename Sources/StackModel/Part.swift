@@ -15,8 +15,6 @@ public struct Part: Sendable {
         self.values = values
     }
 
-    public func option(_ name: String) -> ResolvedOption? { options.first { $0.name == name } }
-
     /// A text, path or unit name.
     public func text(_ option: RecipeCatalog.Option) -> String? {
         if case .text(let text)? = values[option] { return text }

@@ -19,7 +19,4 @@ public final class CancellationFlag: @unchecked Sendable {
         defer { lock.unlock() }
         return raised
     }
-
-    /// A flag never raised.
-    public static let never = CancellationFlag()
 }

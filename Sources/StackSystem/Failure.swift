@@ -53,23 +53,6 @@ extension StackFailure {
         }
         return nil
     }
-
-    /// The chain from this failure down, outermost first.
-    public var chain: [any Error] {
-        var links: [any Error] = [self]
-        var next = cause
-        while let current = next {
-            links.append(current)
-            next = (current as? any StackFailure)?.cause
-        }
-        return links
-    }
-
-    /// The errno somewhere down the chain, if a system call is what failed.
-    public var underlyingErrno: Errno? {
-        for link in chain { if let system = link as? SystemError { return Optional(system.errno) } }
-        return nil
-    }
 }
 
 /// An errno, typed: compared by value, printed as the C library says it.

@@ -82,26 +82,6 @@ public final class ManualClock: StackClock, @unchecked Sendable {
         for sleeper in due { sleeper.continuation.resume() }
     }
 
-    /// Moves time to `instant` (never backwards).
-    public func advance(to instant: Instant) {
-        let step = now.duration(to: instant)
-        if step > .zero { advance(by: step) }
-    }
-
-    /// How many tasks are asleep on this clock now.
-    public var sleeperCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return sleepers.count
-    }
-
-    /// The earliest deadline anyone sleeps until.
-    public var nextDeadline: Instant? {
-        lock.lock()
-        defer { lock.unlock() }
-        return sleepers.map(\.deadline).min()
-    }
-
     /// Waits until at least `count` tasks sleep on this clock.
     public func waitForSleepers(_ count: Int) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

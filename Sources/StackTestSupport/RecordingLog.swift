@@ -1,34 +1,9 @@
-import Foundation
 import Logging
 
-/// The messages a library logged, for assertions (`Logger.recording()`).
-public final class LogRecord: @unchecked Sendable {
-    private let lock = NSLock()
-    private var entries: [(level: Logger.Level, message: String)] = []
-
-    func append(_ level: Logger.Level, _ message: String) {
-        lock.lock()
-        entries.append((level, message))
-        lock.unlock()
-    }
-
-    /// Every message, oldest first.
-    public var messages: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return entries.map(\.message)
-    }
-
-    /// Messages at `level` or above.
-    public func messages(atLeast level: Logger.Level) -> [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return entries.filter { $0.level >= level }.map(\.message)
-    }
-}
-
-private struct RecordingLogHandler: LogHandler {
-    let record: LogRecord
+/// A log handler that hands each message to a closure: tests collect what a library logged
+/// without bootstrapping the process-wide logging system (tests run in parallel).
+private struct ForwardingLogHandler: LogHandler {
+    let forward: @Sendable (Logger.Level, String) -> Void
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .trace
 
@@ -37,13 +12,12 @@ private struct RecordingLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(event: LogEvent) { record.append(event.level, event.message.description) }
+    func log(event: LogEvent) { forward(event.level, event.message.description) }
 }
 
 extension Logger {
-    /// A logger whose messages land in the returned record (no bootstrap: tests run in parallel).
-    public static func recording(_ label: String = "test") -> (Logger, LogRecord) {
-        let record = LogRecord()
-        return (Logger(label: label) { _ in RecordingLogHandler(record: record) }, record)
+    /// A logger whose every message, with its level, goes to `forward`.
+    public static func forwarding(_ forward: @escaping @Sendable (Logger.Level, String) -> Void) -> Logger {
+        Logger(label: "test") { _ in ForwardingLogHandler(forward: forward) }
     }
 }

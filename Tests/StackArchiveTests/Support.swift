@@ -18,7 +18,7 @@ extension Repository {
     /// The same repository, its notices going to `report` (one call per message).
     func reporting(_ report: @escaping @Sendable (String) -> Void) -> Repository {
         var context = self.context
-        context.logger = Logger(label: "test") { _ in ForwardingLogHandler(forward: report) }
+        context.logger = .forwarding { _, message in report(message) }
         return Repository(storage: storage, config: config, context: context)
     }
 
@@ -42,20 +42,8 @@ extension Repository {
 extension ArchiveContext {
     /// The tests' context, its notices going to `report`.
     static func reporting(_ report: @escaping @Sendable (String) -> Void) -> ArchiveContext {
-        .forTests(logger: Logger(label: "test") { _ in ForwardingLogHandler(forward: report) })
+        .forTests(logger: .forwarding { _, message in report(message) })
     }
-}
-
-/// Hands each message to a closure (the tests' `report:`).
-struct ForwardingLogHandler: LogHandler {
-    let forward: @Sendable (String) -> Void
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-    func log(event: LogEvent) { forward(event.message.description) }
 }
 
 /// Messages a test collects from several threads.
