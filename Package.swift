@@ -45,6 +45,7 @@ let package = Package(
         // supervisor, status; never the compiler, never Mustache.
         .target(name: "StackRuntime", dependencies: [
             "StackModel", "StackSystem", "StackArchive",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // One file per verb; builds the real world, parses arguments, calls one library function,
@@ -66,6 +67,7 @@ let package = Package(
         // in-memory file system, a recording process runner and an in-memory archive storage.
         .target(name: "StackTestSupport", dependencies: [
             "StackModel", "StackSystem", "StackArchive",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "StackModelTests", dependencies: ["StackModel", "StackTestSupport"]),

@@ -6,6 +6,11 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <unistd.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
 
 /* Linux calls the Swift Glibc module does not export. */
 
@@ -28,6 +33,12 @@ static inline void stackc_bound_malloc(void) {
 static inline void stackc_generous_malloc(void) {
     mallopt(M_TOP_PAD, 64 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
+/* Swaps two paths in one step (renameat2(2) with RENAME_EXCHANGE): a new dump directory replaces
+   the old one with no moment where neither is in place. */
+static inline int stackc_exchange(const char *first, const char *second) {
+    return (int)syscall(SYS_renameat2, AT_FDCWD, first, AT_FDCWD, second, RENAME_EXCHANGE);
 }
 
 #endif

@@ -53,6 +53,19 @@ public protocol FileSystem: Sendable {
     func list(_ directory: String) throws(SystemError) -> [String]
     /// Waits until everything written on the file system holding `path` is on disk.
     func sync(fileSystemOf path: String) throws(SystemError)
+    /// An exclusive lock on `path` (created if absent, `holder` written into it for others'
+    /// messages); nil when another process holds it and `wait` is false.
+    func lock(_ path: String, holder: String, wait: Bool) throws(SystemError) -> FileLock?
+    /// What the holder of the lock at `path` wrote into it.
+    func lockHolder(_ path: String) -> String?
+    /// Swaps two existing paths in one atomic step.
+    func exchange(_ first: String, _ second: String) throws(SystemError)
+    /// A second name for a regular file.
+    func hardLink(_ source: String, to target: String) throws(SystemError)
+    /// Reads a regular file in pieces of about `chunk` bytes, in order (for files too large to hold).
+    func stream(_ path: String, chunk: Int, _ body: (UnsafeRawBufferPointer) -> Void) throws(SystemError)
+    /// Appends `data` to `path` (created if absent) in one write.
+    func append(_ data: Data, to path: String) throws(SystemError)
 }
 
 /// The prefix of every atomic write's temporary file: what listings skip and sweeps remove.

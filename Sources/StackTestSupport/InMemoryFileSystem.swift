@@ -150,6 +150,66 @@ public final class InMemoryFileSystem: FileSystem, @unchecked Sendable {
     /// How many times everything was made durable.
     public var syncs: Int { locked { syncCount } }
 
+    private var held: Set<String> = []
+    private var holders: [String: String] = [:]
+
+    /// Locks are per path, for the whole process: a second `lock` of a held path is refused, as
+    /// a second process's flock would be (waiting on the manual world would never end).
+    public func lock(_ path: String, holder: String, wait: Bool) throws(SystemError) -> FileLock? {
+        lock.lock()
+        defer { lock.unlock() }
+        try requireDirectory(Self.parent(path), for: "open", path)
+        guard !held.contains(path) else { return nil }
+        held.insert(path)
+        holders[path] = holder
+        if nodes[path] == nil { nodes[path] = .file(Data((holder + "\n").utf8), mode: 0o600) }
+        return FileLock { [weak self] in self?.locked { _ = self?.held.remove(path) } }
+    }
+
+    public func lockHolder(_ path: String) -> String? { locked { holders[path] } }
+
+    public func exchange(_ first: String, _ second: String) throws(SystemError) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let a = nodes[first] else { throw SystemError(.noEntry, "renameat2", path: first) }
+        guard let b = nodes[second] else { throw SystemError(.noEntry, "renameat2", path: second) }
+        let underA = nodes.filter { $0.key.hasPrefix(first + "/") }
+        let underB = nodes.filter { $0.key.hasPrefix(second + "/") }
+        for key in underA.keys { nodes[key] = nil }
+        for key in underB.keys { nodes[key] = nil }
+        nodes[first] = b
+        nodes[second] = a
+        for (key, value) in underA { nodes[second + key.dropFirst(first.count)] = value }
+        for (key, value) in underB { nodes[first + key.dropFirst(second.count)] = value }
+    }
+
+    public func hardLink(_ source: String, to target: String) throws(SystemError) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard case .file? = nodes[source] else { throw SystemError(.noEntry, "link", path: source) }
+        guard nodes[target] == nil else { throw SystemError(.exists, "link", path: target) }
+        try requireDirectory(Self.parent(target), for: "link", target)
+        // Content is copied: nothing in the runtime writes a linked file in place.
+        nodes[target] = nodes[source]
+    }
+
+    public func stream(_ path: String, chunk: Int, _ body: (UnsafeRawBufferPointer) -> Void) throws(SystemError) {
+        let data = try read(path)
+        data.withUnsafeBytes { body($0) }
+    }
+
+    public func append(_ data: Data, to path: String) throws(SystemError) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let failure = writeFailure { throw SystemError(failure, "write", path: path) }
+        try requireDirectory(Self.parent(path), for: "open", path)
+        switch nodes[path] {
+        case .file(let old, let mode)?: nodes[path] = .file(old + data, mode: mode)
+        case nil: nodes[path] = .file(data, mode: 0o640)
+        default: throw SystemError(Errno(EISDIR), "open", path: path)
+        }
+    }
+
     /// Plants a symbolic link (to test that confinement refuses to follow it).
     public func link(_ path: String, to target: String) {
         locked { nodes[path] = .symlink(target) }

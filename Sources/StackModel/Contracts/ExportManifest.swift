@@ -46,9 +46,11 @@ public struct ExportManifest: Codable, Sendable, Equatable {
     /// Sorted by path.
     public var files: [File]
     public var facts: [DatabaseFacts]
+    /// The id that follows this dump through pull, push and import in every log line.
+    public var transaction: String?
 
     public init(instance: String, software: String, sequence: Int, epoch: Int = 0, started: Date, finished: Date, dataTime: Date?,
-                files: [File], facts: [DatabaseFacts]) {
+                files: [File], facts: [DatabaseFacts], transaction: String? = nil) {
         formatVersion = Self.formatVersion
         self.instance = instance
         self.software = software
@@ -59,5 +61,6 @@ public struct ExportManifest: Codable, Sendable, Equatable {
         self.dataTime = dataTime
         self.files = files.sorted { $0.path < $1.path }
         self.facts = facts.sorted { $0.database < $1.database }
+        self.transaction = transaction
     }
 }

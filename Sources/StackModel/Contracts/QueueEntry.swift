@@ -23,9 +23,13 @@ public struct QueueEntry: Codable, Sendable, Equatable {
     /// Failed attempts so far, and the last failure's message.
     public var attempts: Int
     public var lastError: String?
+    /// Not tried again before this time (the backoff after a failure).
+    public var notBefore: Date?
+    /// For a `snapshot` entry: the archive snapshot that was pushed.
+    public var snapshot: String?
 
     public init(id: String, kind: Kind, source: String, sequence: Int, epoch: Int = 0, transaction: String, enqueued: Date,
-                attempts: Int = 0, lastError: String? = nil) {
+                attempts: Int = 0, lastError: String? = nil, snapshot: String? = nil) {
         self.id = id
         self.kind = kind
         self.source = source
@@ -35,5 +39,6 @@ public struct QueueEntry: Codable, Sendable, Equatable {
         self.enqueued = enqueued
         self.attempts = attempts
         self.lastError = lastError
+        self.snapshot = snapshot
     }
 }
