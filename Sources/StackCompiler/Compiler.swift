@@ -100,6 +100,7 @@ public struct Compiler {
             partitionReferences.formUnion(result.1)
             diagnostics.add(contentsOf: result.2.all)
         }
+        Self.checkServiceAddresses(instances, diagnostics: &diagnostics)
         let graphHasErrors = diagnostics.hasErrors
         var checkedProfiles: Set<String> = []
         for instance in instances {
@@ -143,6 +144,41 @@ public struct Compiler {
 
     static let factsSection = "instance"
 
+    /// The instance's own loopback address, as SlapOS gives each partition its own IP: derived
+    /// from its name (FNV-1a), in 127.0.0.0/8, never 127.0.0.1 or a .0/.255 last byte, so
+    /// services of one host differ by address and may all use their software's usual port.
+    static func loopbackAddress(of name: String) -> String {
+        var hash: UInt32 = 0x811C_9DC5
+        for byte in name.utf8 {
+            hash ^= UInt32(byte)
+            hash = hash &* 0x0100_0193
+        }
+        let second = (hash >> 16) & 0xFF, third = (hash >> 8) & 0xFF
+        let fourth = 2 + (hash & 0xFF) % 253
+        return "127.\(second).\(third).\(fourth)"
+    }
+
+    /// Two services of one host bound to the same address and port: an error at the second,
+    /// naming the first (every instance of a graph runs on one host until hosts arrive).
+    static func checkServiceAddresses(_ instances: [Instance], diagnostics: inout DiagnosticBag) {
+        var seen: [String: (instance: String, location: SourceLocation)] = [:]
+        for instance in instances.sorted(by: { $0.name < $1.name }) {
+            for part in instance.recipeParts where part.recipe == "service" {
+                guard let port = part.count(.port) else { continue }
+                let address = part.text(.address) ?? "*"
+                let option = part.options.first { $0.name == "port" }
+                let location = option.map { option in Array(option.history).last { $0.source != nil }?.source ?? option.node.location } ?? instance.declaration
+                let key = address + ":" + String(port)
+                if let first = seen[key] {
+                    diagnostics.add(.error("\(instance.name)'s service '\(part.name)' binds \(key), which \(first.instance)'s service binds too",
+                                           at: location, notes: [Note("\(first.instance)'s port is set here", at: first.location)]))
+                } else {
+                    seen[key] = (instance.name, location)
+                }
+            }
+        }
+    }
+
     /// The section names a `<=` value lists.
     private static func names(_ macro: ValueNode?) -> [String] {
         switch macro?.value {
@@ -171,6 +207,7 @@ public struct Compiler {
         add("name", .string(instance.name))
         add("role", .string(instance.role.rawValue))
         add("software-type", .string(instance.softwareType))
+        add("address", .string(loopbackAddress(of: instance.name)))
         for parameter in instance.parameters {
             put(OptionState(name: parameter.name, keyLocation: parameter.keyLocation, node: parameter.node, history: parameter.history))
         }

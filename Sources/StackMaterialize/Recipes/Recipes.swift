@@ -7,7 +7,7 @@ public enum Recipes {
     public static let all: [String: any Recipe] = [
         WrapperRecipe.name: WrapperRecipe(), CronRecipe.name: CronRecipe(), SystemdTimerRecipe.name: SystemdTimerRecipe(),
         DirectoryRecipe.name: DirectoryRecipe(), FileRecipe.name: FileRecipe(), QueueRecipe.name: QueueRecipe(),
-        NotifierRecipe.name: NotifierRecipe(), SecretRecipe.name: SecretRecipe(),
+        NotifierRecipe.name: NotifierRecipe(), SecretRecipe.name: SecretRecipe(), ServiceRecipe.name: ServiceRecipe(),
     ]
 }
 
@@ -91,6 +91,38 @@ struct SystemdTimerRecipe: Recipe {
         return [
             Output(path: "\(directory)/\(unit).service", kind: .file(Data(service.utf8), mode: 0o644)),
             Output(path: "\(directory)/\(unit).timer", kind: .file(Data(timer.utf8), mode: 0o644)),
+        ]
+    }
+}
+
+/// A long-running service (SlapOS's `etc/service`): `etc/service/<name>`, a wrapper script that
+/// runs it in the foreground, and `etc/service/<name>.json`, what `stackc up` needs to supervise
+/// it (its address and port, its readiness check) and `status` shows.
+struct ServiceRecipe: Recipe {
+    static let name = "service"
+
+    func outputs(_ part: Part, _ context: PartitionContext) throws(MaterializeError) -> [Output] {
+        let name = try part.required(.name, part.text)
+        let environment = part.pairs(.environment).map { ["name": $0.name, "value": Shell.quote($0.value)] }
+        let script = try context.templates.render("wrapper.sh", [
+            "instance": Shell.quote(context.instance), "part": Shell.quote(part.name),
+            "directory": Shell.quote(context.directory), "environment": environment,
+            "command": try commandLine(part, context).map(Shell.quote).joined(separator: " "),
+        ])
+        var ready = part.words(.ready)
+        if let first = ready.first, first.utf8.contains(0x2F), !Path.isAbsolute(first) { ready[0] = context.directory + "/" + first }
+        let address = part.text(.address)
+        let port = part.count(.port)
+        // A libpq-style connection string when the service is reached by address and port; the
+        // software's profile may say more through the environment (PGHOST: a socket directory).
+        let socket = part.pairs(.environment).first { $0.name == "PGHOST" }?.value
+        let connection: String? = socket.map { "host=\(Path.isAbsolute($0) ? $0 : context.directory + "/" + $0) port=\(port ?? 5432) user=postgres dbname=postgres" }
+            ?? address.map { "\($0):\(port.map(String.init) ?? "")" }
+        let definition = ServiceDefinition(instance: context.instance, name: name, command: [context.directory + "/etc/service/" + name],
+                                           address: address, port: port, ready: ready, connection: connection)
+        return [
+            Output(path: "etc/service/" + name, kind: .file(Data(script.utf8), mode: 0o755)),
+            Output(path: "etc/service/" + name + ".json", kind: .file(try encoded(definition, line: false), mode: 0o644)),
         ]
     }
 }

@@ -22,3 +22,29 @@ public struct NotifierReceivers: Codable, Sendable, Equatable {
         self.receivers = receivers
     }
 }
+
+/// `etc/service/<name>.json`: a long-running service of the instance, as `stackc up` supervises
+/// it and `status` shows it. Written by the `service` recipe beside its script.
+public struct ServiceDefinition: Codable, Sendable, Equatable {
+    public var instance: String
+    public var name: String
+    /// The script that runs it in the foreground (`etc/service/<name>`), absolute.
+    public var command: [String]
+    public var address: String?
+    public var port: Int?
+    /// A command that succeeds once the service accepts work (postgres: pg_isready), run in the
+    /// instance directory.
+    public var ready: [String]
+    /// How a local client reaches it, usable as is (postgres: a libpq connection string).
+    public var connection: String?
+
+    public init(instance: String, name: String, command: [String], address: String?, port: Int?, ready: [String], connection: String?) {
+        self.instance = instance
+        self.name = name
+        self.command = command
+        self.address = address
+        self.port = port
+        self.ready = ready
+        self.connection = connection
+    }
+}

@@ -46,6 +46,9 @@ public struct ImportJob: Sendable {
             if entry == nil { return .skipped("nothing pushed yet") }
             throw RuntimeError(.layout, "\(dumpPath) holds no pushed dump, though sequence \(entry!.sequence) was notified")
         }
+        if entry == nil, let pending = try? pushed.readManifest(), pending.sequence <= record.sequence {
+            return .skipped("nothing new pushed (the standby holds sequence \(record.sequence))")
+        }
         for name in (try? fileSystem.list(layout.scratch)) ?? [] where name.hasPrefix("import-") {
             try? fileSystem.removeTree(layout.scratch + "/" + name)
         }
