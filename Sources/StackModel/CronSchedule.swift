@@ -1,3 +1,5 @@
+import Foundation
+
 /// A cron schedule: five fields (minute hour day-of-month month day-of-week) with ranges, steps,
 /// lists and names, or an `@hourly`-style nickname; checked when profiles are compiled and
 /// rendered into cron.d entries and systemd OnCalendar expressions when they are installed.
@@ -23,8 +25,8 @@ public struct CronSchedule: Sendable, Equatable {
         "@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@weekly": "0 0 * * 0",
         "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *",
     ]
-    private static let monthNames = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-    private static let dayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+    static let monthNames = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+    static let dayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 
     /// Parses `text`; the error says which field is wrong and why.
     public static func parse(_ text: String) -> Result<CronSchedule, CronError> {
@@ -122,6 +124,62 @@ public struct CronSchedule: Sendable, Equatable {
         }.joined(separator: ",")
         let monthText = convert(numericMonth)
         return "\(days)*-\(monthText)-\(convert(dayOfMonth)) \(convert(hour)):\(convert(minute)):00"
+    }
+}
+
+extension CronSchedule {
+    /// The values a field matches (names resolved, steps expanded; day-of-week 7 is Sunday, 0).
+    public func values(of field: Field) -> Set<Int> {
+        let names = field.name == "month" ? Self.monthNames : field.name == "day-of-week" ? Self.dayNames : []
+        let offset = field.name == "month" ? 1 : 0
+        func number(_ text: Substring) -> Int? {
+            Int(text) ?? names.firstIndex(of: text.lowercased()).map { $0 + offset }
+        }
+        var result: Set<Int> = []
+        for item in field.text.lowercased().split(separator: ",") {
+            let stepParts = item.split(separator: "/")
+            let step = stepParts.count == 2 ? Int(stepParts[1]) ?? 1 : 1
+            let base = stepParts[0]
+            var low = field.range.lowerBound, high = field.range.upperBound
+            if base != "*" {
+                let bounds = base.split(separator: "-")
+                low = number(bounds[0]) ?? low
+                high = bounds.count == 2 ? number(bounds[1]) ?? high : (stepParts.count == 2 ? field.range.upperBound : low)
+            }
+            for value in stride(from: low, through: high, by: max(1, step)) { result.insert(value) }
+        }
+        if field.name == "day-of-week", result.contains(7) { result.insert(0) }
+        return result
+    }
+
+    /// The first minute strictly after `date` that the schedule fires at, in `calendar`'s time
+    /// zone, as cron reads it: when both day fields are restricted, either one matching is enough.
+    public func next(after date: Date, calendar: Calendar) -> Date? {
+        let minutes = values(of: minute), hours = values(of: hour), days = values(of: dayOfMonth)
+        let months = values(of: month), weekdays = values(of: dayOfWeek)
+        let dayRestricted = dayOfMonth.text != "*", weekdayRestricted = dayOfWeek.text != "*"
+        var candidate = Date(timeIntervalSince1970: (floor(date.timeIntervalSince1970 / 60) + 1) * 60)
+        // Day by day (at most eight years: a 29 February on a given weekday can be that far), then within the day.
+        for _ in 0..<(366 * 8) {
+            let parts = calendar.dateComponents([.year, .month, .day, .weekday, .hour, .minute], from: candidate)
+            let weekday = (parts.weekday ?? 1) - 1
+            let dayMatches: Bool = switch (dayRestricted, weekdayRestricted) {
+            case (true, true): days.contains(parts.day ?? 0) || weekdays.contains(weekday)
+            case (true, false): days.contains(parts.day ?? 0)
+            case (false, true): weekdays.contains(weekday)
+            case (false, false): true
+            }
+            if months.contains(parts.month ?? 0) && dayMatches {
+                for hourValue in hours.sorted() where hourValue >= (parts.hour ?? 0) {
+                    for minuteValue in minutes.sorted() where hourValue > (parts.hour ?? 0) || minuteValue >= (parts.minute ?? 0) {
+                        if let fire = calendar.date(bySettingHour: hourValue, minute: minuteValue, second: 0, of: candidate) { return fire }
+                    }
+                }
+            }
+            guard let nextDay = calendar.date(byAdding: .day, value: 1, to: calendar.startOfDay(for: candidate)) else { return nil }
+            candidate = nextDay
+        }
+        return nil
     }
 }
 

@@ -6,7 +6,7 @@ public enum RecipeCatalog {
     /// An option a recipe reads, by the name profiles use.
     public enum Option: String, Sendable, CaseIterable {
         case path, command, arguments, environment, schedule, name, jitter, user, mode, template, variables, receivers, bytes
-        case address, port, ready
+        case address, port, ready, setup
         case workingDirectory = "working-directory"
         case holdsData = "holds-data"
     }
@@ -75,7 +75,8 @@ public enum RecipeCatalog {
         Recipe(name: "notifier", specs: [required(.path, .path), required(.receivers, .names)], format: .json),
         Recipe(name: "secret", specs: [required(.path, .path), optional(.bytes, .count(16...1024))]),
         Recipe(name: "service", specs: [required(.name, .unitName), required(.command, .words), optional(.environment, .environment),
-                                        optional(.address, .text), optional(.port, .count(1...65535)), optional(.ready, .words)]),
+                                        optional(.address, .text), optional(.port, .count(1...65535)), optional(.ready, .words),
+                                        optional(.setup, .words)]),
     ]
 
     public static func recipe(named name: String) -> Recipe? { recipes.first { $0.name == name } }

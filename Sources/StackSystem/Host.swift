@@ -36,3 +36,31 @@ public struct HostFacts: Sendable {
 public func processExists(_ pid: Int32) -> Bool {
     kill(pid, 0) == 0 || Glibc.errno != ESRCH
 }
+
+/// A process's start time since boot, in clock ticks (`/proc/PID/stat`, field 22): with its pid,
+/// it names one process for good, as a pid alone does not once the pid is reused.
+public func processStartTime(_ pid: Int32) -> UInt64? {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = text.lastIndex(of: ")") else { return nil }
+    // After the command (which may hold spaces and parentheses): state is field 3, start time 22.
+    let fields = text[text.index(after: close)...].split(separator: " ")
+    return fields.count > 19 ? UInt64(fields[19]) : nil
+}
+
+/// Whether something already listens on, or holds, `address:port` (TCP, IPv4): a bind that fails
+/// with EADDRINUSE.
+public func portIsTaken(address: String, port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var one: Int32 = 1
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+    var socketAddress = sockaddr_in()
+    socketAddress.sin_family = sa_family_t(AF_INET)
+    socketAddress.sin_port = in_port_t(UInt16(port).bigEndian)
+    guard inet_pton(AF_INET, address, &socketAddress.sin_addr) == 1 else { return false }
+    let result = withUnsafePointer(to: &socketAddress) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    return result != 0 && errno == EADDRINUSE
+}

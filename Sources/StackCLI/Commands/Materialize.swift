@@ -124,7 +124,14 @@ struct InstallCommand: ParsableCommand {
     @OptionGroup var options: MaterializeOptions
 
     func run() throws {
-        let graph = try compiledGraph(profile)
+        let plan = try Self.install(profile, options)
+        write(plan.hasChanges ? PlanPrinter.text(plan) : "no change (\(plan.unchanged) parts up to date)\n")
+    }
+
+    /// Compiles and applies; refuses, changing nothing, what `plan` marks refused.
+    @discardableResult
+    static func install(_ profile: String, _ options: MaterializeOptions, graph compiled: InstanceGraph? = nil) throws -> Plan {
+        let graph = try compiled ?? compiledGraph(profile)
         let materializer = try options.materializer()
         let plan = try materializer.plan(graph, allowDataLoss: options.allowDataLoss, allowRemoveAll: options.allowRemoveAll)
         if !plan.refused.isEmpty {
@@ -135,7 +142,7 @@ struct InstallCommand: ParsableCommand {
                                        : "pass --allow-data-loss to remove them")
         }
         try materializer.apply(plan, allowDataLoss: options.allowDataLoss)
-        write(plan.hasChanges ? PlanPrinter.text(plan) : "no change (\(plan.unchanged) parts up to date)\n")
+        return plan
     }
 }
 

@@ -109,8 +109,12 @@ struct ServiceRecipe: Recipe {
             "directory": Shell.quote(context.directory), "environment": environment,
             "command": try commandLine(part, context).map(Shell.quote).joined(separator: " "),
         ])
-        var ready = part.words(.ready)
-        if let first = ready.first, first.utf8.contains(0x2F), !Path.isAbsolute(first) { ready[0] = context.directory + "/" + first }
+        let inInstance = { (words: [String]) -> [String] in
+            guard let first = words.first, first.utf8.contains(0x2F), !Path.isAbsolute(first) else { return words }
+            return [context.directory + "/" + first] + words.dropFirst()
+        }
+        let ready = inInstance(part.words(.ready))
+        let setup = part.words(.setup).isEmpty ? nil : inInstance(part.words(.setup))
         let address = part.text(.address)
         let port = part.count(.port)
         // A libpq-style connection string when the service is reached by address and port; the
@@ -119,7 +123,9 @@ struct ServiceRecipe: Recipe {
         let connection: String? = socket.map { "host=\(Path.isAbsolute($0) ? $0 : context.directory + "/" + $0) port=\(port ?? 5432) user=postgres dbname=postgres" }
             ?? address.map { "\($0):\(port.map(String.init) ?? "")" }
         let definition = ServiceDefinition(instance: context.instance, name: name, command: [context.directory + "/etc/service/" + name],
-                                           address: address, port: port, ready: ready, connection: connection)
+                                           address: address, port: port, ready: ready, setup: setup,
+                                           environment: part.pairs(.environment).isEmpty ? nil : Dictionary(part.pairs(.environment).map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
+                                           connection: connection)
         return [
             Output(path: "etc/service/" + name, kind: .file(Data(script.utf8), mode: 0o755)),
             Output(path: "etc/service/" + name + ".json", kind: .file(try encoded(definition, line: false), mode: 0o644)),

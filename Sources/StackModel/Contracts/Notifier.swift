@@ -35,16 +35,23 @@ public struct ServiceDefinition: Codable, Sendable, Equatable {
     /// A command that succeeds once the service accepts work (postgres: pg_isready), run in the
     /// instance directory.
     public var ready: [String]
+    /// Run once after it is first ready, in the instance directory with the service's
+    /// environment (postgres: create the configured databases that do not exist).
+    public var setup: [String]?
+    /// The service's environment, which `setup` runs with too.
+    public var environment: [String: String]?
     /// How a local client reaches it, usable as is (postgres: a libpq connection string).
     public var connection: String?
 
-    public init(instance: String, name: String, command: [String], address: String?, port: Int?, ready: [String], connection: String?) {
+    public init(instance: String, name: String, command: [String], address: String?, port: Int?, ready: [String], setup: [String]? = nil, environment: [String: String]? = nil, connection: String?) {
         self.instance = instance
         self.name = name
         self.command = command
         self.address = address
         self.port = port
         self.ready = ready
+        self.setup = setup
+        self.environment = environment
         self.connection = connection
     }
 }
