@@ -207,7 +207,7 @@ public struct Compiler {
         add("name", .string(instance.name))
         add("role", .string(instance.role.rawValue))
         add("software-type", .string(instance.softwareType))
-        add("address", .string(loopbackAddress(of: instance.name)))
+        add("loopback", .string(loopbackAddress(of: instance.name)))
         for parameter in instance.parameters {
             put(OptionState(name: parameter.name, keyLocation: parameter.keyLocation, node: parameter.node, history: parameter.history))
         }

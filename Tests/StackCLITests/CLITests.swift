@@ -201,7 +201,7 @@ func expectGolden(_ actual: String, _ golden: String, sourceLocation: SourceLoca
         let install = try Run(["install", "stacks/examples/postgres-3.yaml", "--root", root])
         #expect(install.status == 0, "\(install.stderr)")
         let again = try Run(["install", "stacks/examples/postgres-3.yaml", "--root", root])
-        #expect(again.stdout == "no change (31 parts up to date)\n")
+        #expect(again.stdout == "no change (51 parts up to date)\n")
         let quiet = try Run(["plan", "stacks/examples/postgres-3.yaml", "--root", root, "--detailed-exitcode", "--format", "json"])
         #expect(quiet.status == 0)
         #expect(quiet.stdout.contains("\"changes\": []"))

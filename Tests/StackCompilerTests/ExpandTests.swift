@@ -190,7 +190,7 @@ private func edges(_ compilation: Compilation) -> [String] {
             """])
         #expect(compilation.lines(tree) == [
             "error main.yaml:3:3 unknown option 'instnces' in section 'stack' (did you mean 'instances'?)",
-            "error main.yaml:10:11 unknown recipe 'directroy' in section 'tmp' (did you mean 'directory'?) (known: wrapper, cron, systemd-timer, directory, file, queue, notifier, secret)",
+            "error main.yaml:10:11 unknown recipe 'directroy' in section 'tmp' (did you mean 'directory'?) (known: wrapper, cron, systemd-timer, directory, file, queue, notifier, secret, service)",
             "warning main.yaml:7:3 option 'mdoe' in section 'logs' is not read by recipe 'directory' (did you mean 'mode'?)",
         ])
     }

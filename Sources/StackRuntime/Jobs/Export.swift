@@ -147,7 +147,7 @@ struct Notify {
     func send(kind: QueueEntry.Kind, sequence: Int, epoch: Int, transaction: String, snapshot: String?) throws(RuntimeError) -> [String] {
         var notified: [String] = []
         for receiver in try receivers().receivers {
-            let queue = NotificationQueue(directory: receiver.queue, fileSystem: context.fileSystem, clock: context.world.clock, holder: context.holder)
+            let queue = Spool(directory: receiver.queue, fileSystem: context.fileSystem, clock: context.world.clock, holder: context.holder)
             let entry = QueueEntry(id: "", kind: kind, source: context.instance, sequence: sequence, epoch: epoch, transaction: transaction,
                                    enqueued: context.now, snapshot: snapshot)
             do {

@@ -15,14 +15,14 @@ public enum EntryResult: Sendable, Equatable {
 /// after `retry.maxAttempts`.
 public struct QueueWorker: Sendable {
     public var context: JobContext
-    public var queue: NotificationQueue
+    public var queue: Spool
     public var retry: RetryPolicy
     /// The job's name in events ("pull", "import").
     public var step: String
 
     public init(context: JobContext, queuePath: String, retry: RetryPolicy = .standard, step: String) {
         self.context = context
-        self.queue = NotificationQueue(directory: queuePath, fileSystem: context.fileSystem, clock: context.world.clock, holder: context.holder)
+        self.queue = Spool(directory: queuePath, fileSystem: context.fileSystem, clock: context.world.clock, holder: context.holder)
         self.retry = retry
         self.step = step
     }
@@ -58,7 +58,7 @@ public struct QueueWorker: Sendable {
         } catch { throw .io("cannot recover the queue \(queue.directory)", error) }
         var worked = false
         while true {
-            let claim: NotificationQueue.Claim
+            let claim: Spool.Claim
             do { claim = try queue.claim() } catch { throw .io("cannot read the queue \(queue.directory)", error) }
             for old in claim.superseded {
                 event(.superseded, old.entry, message: "a newer entry of \(old.entry.source) is waiting")

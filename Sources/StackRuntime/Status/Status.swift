@@ -182,7 +182,7 @@ public struct StatusReader: Sendable {
         var queue: StackStatus.Queue?
         let queuePath = layout.directory + "/var/queue"
         if fileSystem.isDirectory(queuePath) {
-            let spool = NotificationQueue(directory: queuePath, fileSystem: fileSystem, clock: SystemClock(), holder: "status")
+            let spool = Spool(directory: queuePath, fileSystem: fileSystem, clock: SystemClock(), holder: "status")
             let aside = spool.setAside.map { StackStatus.SetAside(id: $0.entry.id, source: $0.entry.source, sequence: $0.entry.sequence,
                                                                   attempts: $0.entry.attempts, lastError: $0.entry.lastError) }
             queue = .init(depth: spool.waiting.count, inProgress: spool.inProgress.count, setAside: aside, corrupt: spool.corrupted)

@@ -323,7 +323,7 @@ public actor UpSession {
         do {
             watcher = try DirectoryWatcher()
             for job in plan.queueJobs {
-                let queue = NotificationQueue(directory: job.queue, fileSystem: world.fileSystem, clock: world.clock, holder: "up")
+                let queue = Spool(directory: job.queue, fileSystem: world.fileSystem, clock: world.clock, holder: "up")
                 try queue.prepare()
                 try watcher.watch(job.queue + "/new")
             }
@@ -358,7 +358,7 @@ public actor UpSession {
             await runJob(key, instance: job.instance, command: job.command)
         } while pending.contains(key) && !stopping
         draining.remove(key)
-        let queue = NotificationQueue(directory: job.queue, fileSystem: world.fileSystem, clock: world.clock, holder: "up")
+        let queue = Spool(directory: job.queue, fileSystem: world.fileSystem, clock: world.clock, holder: "up")
         if let due = queue.nextDue, !stopping {
             let wait = max(0.1, due.timeIntervalSince(world.clock.date))
             let clock = world.clock

@@ -21,7 +21,7 @@ import StackSystem
 /// a crash. A worker renames the entry it works on into `cur/`; one killed there leaves it in
 /// `cur/`, and the next worker moves it back to `new/` first: nothing is lost, and the job's own
 /// sequence check (a pull's archive, an import's record) keeps a second run from applying twice.
-public struct NotificationQueue: Sendable {
+public struct Spool: Sendable {
     public let directory: String
     let fileSystem: any FileSystem
     let clock: any StackClock
