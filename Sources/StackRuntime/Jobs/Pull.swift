@@ -131,7 +131,11 @@ public struct PullJob: Sendable {
         let archiveContext = ArchiveContext(world: context.world)
         do {
             if context.fileSystem.exists(path + "/config.json") { return try Repository.open(path, context: archiveContext) }
-            return try Repository.initialize(at: path, context: archiveContext)
+            // The directory install made keeps its mode (0700): initializing must not widen it.
+            let mode = context.fileSystem.info(path)?.mode
+            let repository = try Repository.initialize(at: path, context: archiveContext)
+            if let mode { try? context.fileSystem.setMode(mode, of: path) }
+            return repository
         } catch {
             throw RuntimeError(.io, "cannot open the archive \(path)", cause: error)
         }

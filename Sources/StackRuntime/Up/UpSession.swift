@@ -194,7 +194,8 @@ public actor UpSession {
     }
 
     static func sleep<C: StackClock>(_ clock: C, seconds: Double) async throws {
-        try await clock.sleep(for: .milliseconds(Int64(max(0, seconds) * 1000)))
+        // Rounded up: a sleep never ends before the time it was meant to reach.
+        try await clock.sleep(for: .milliseconds(Int64((max(0, seconds) * 1000).rounded(.up))))
     }
 
     // MARK: services
@@ -277,6 +278,9 @@ public actor UpSession {
 
     // MARK: jobs
 
+    /// How many jobs run now (for a test to wait until the session is quiet).
+    public var runningJobs: Int { running.count }
+
     /// Runs a job unless its previous run is still going (the overlap guard: the skip is logged).
     /// Returns its exit status, or nil when skipped.
     @discardableResult
@@ -306,10 +310,16 @@ public actor UpSession {
 
     /// A cron entry on the injected clock: sleeps until its next minute, runs, again.
     func schedule(_ job: UpPlan.ScheduledJob) async {
+        // Each fire is computed from the previous one, not from a clock that may read a hair
+        // before the minute after a sleep: every minute of the schedule fires once.
+        var after = world.clock.date
         while !Task.isCancelled && !stopping {
-            guard let next = job.schedule.next(after: world.clock.date, calendar: calendar) else { return }
-            do { try await Self.sleep(world.clock, seconds: next.timeIntervalSince(world.clock.date)) } catch { return }
+            guard let next = job.schedule.next(after: after, calendar: calendar) else { return }
+            while world.clock.date < next {
+                do { try await Self.sleep(world.clock, seconds: next.timeIntervalSince(world.clock.date)) } catch { return }
+            }
             guard !stopping else { return }
+            after = next
             // Not awaited: a run that outlasts the interval must not delay the next fire, which the guard then skips.
             tasks.append(Task { await self.runJob(job.name, instance: job.instance, command: job.command) })
         }
