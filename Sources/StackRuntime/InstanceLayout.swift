@@ -105,11 +105,20 @@ public struct JobContext: Sendable {
     /// Waits for a lock a peer holds for a moment (a dump directory's swap).
     func lockWaiting(_ path: String) throws(RuntimeError) -> FileLock {
         do {
+            // A peer that never ran has no var/run yet.
+            if !fileSystem.isDirectory(Path.parent(path)) { try fileSystem.createDirectories(Path.parent(path), mode: 0o755) }
             if let lock = try fileSystem.lock(path, holder: holder, wait: true) { return lock }
         } catch {
             throw .io("cannot take the lock \(path)", error)
         }
         throw RuntimeError(.locked, "the lock \(path) is held", remedy: "try again")
+    }
+
+    /// The software's backup or restore command, under `flock(1)` on `var/run/software.lock`:
+    /// the lock is the command's own, so a stackc killed with SIGKILL leaves it held until the
+    /// command it started has ended, and the next run waits for that instead of racing it.
+    func underSoftwareLock(_ program: String, environment: [String: String]) -> ProcessRequest {
+        ProcessRequest("/usr/bin/flock", [layout.run + "/software.lock", program], environment: environment, workingDirectory: layout.directory)
     }
 
     /// Runs a program of the instance and waits for it, from synchronous code.

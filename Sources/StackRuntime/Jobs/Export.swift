@@ -85,8 +85,7 @@ public struct ExportJob: Sendable {
 
         let outcome: ProcessOutcome
         do {
-            outcome = try context.run(ProcessRequest(program, [], environment: ["STACKC_WORK": staging, "STACKC_FACTS": factsPath],
-                                                     workingDirectory: layout.directory))
+            outcome = try context.run(context.underSoftwareLock(program, environment: ["STACKC_WORK": staging, "STACKC_FACTS": factsPath]))
         } catch {
             throw RuntimeError(.commandFailed, "the backup command \(command) could not be started", cause: error)
         }

@@ -96,8 +96,8 @@ public struct ImportJob: Sendable {
                                         transaction: manifest.transaction, source: manifest.instance, sequence: manifest.sequence, snapshot: snapshot))
         let outcome: ProcessOutcome
         do {
-            outcome = try context.run(ProcessRequest(program, [], environment: ["STACKC_WORK": copy.path, "STACKC_EXPECTED_FACTS": expected, "STACKC_FACTS": actual],
-                                                     workingDirectory: layout.directory))
+            outcome = try context.run(context.underSoftwareLock(program, environment: ["STACKC_WORK": copy.path, "STACKC_EXPECTED_FACTS": expected,
+                                                                                     "STACKC_FACTS": actual]))
         } catch {
             throw RuntimeError(.commandFailed, "the restore command \(command) could not be started", cause: error)
         }

@@ -64,6 +64,8 @@ public struct LocalPeer: DumpSource, DumpTarget {
             throw RuntimeError(.layout, "\(instance) has no srv/backup directory in \(context.layout.root)", remedy: "is \(instance) installed there?")
         }
         let target = DumpDirectory(path: layout.dump(of: manifest.software), fileSystem: context.fileSystem)
+        // What a killed push left (this pull-backup is the only one pushing here, under its worker lock).
+        target.sweepStaging()
         let incoming = target.stagingPath("push")
         try DumpDirectory(path: staging, fileSystem: context.fileSystem).link(to: incoming)
         do {
