@@ -213,7 +213,7 @@ let havePostgres = FileManager.default.fileExists(atPath: "/usr/lib/postgresql/1
         #expect(try stack.wrapper("db0", "bin/exporter").status == 0)
         try stack.waitFor("both imports to hold sequence 2", seconds: 120) { try stack.imported("db1") == 2 && stack.imported("db2") == 2 }
         for standby in ["db1", "db2"] {
-            #expect(try stack.sql(standby, "select count(*), sum(balance) from accounts") == "450|1217250")
+            #expect(try stack.sql(standby, "select count(*), sum(balance) from accounts") == "450|964250")
         }
         let status = try stack.status()
         #expect(status.healthy)
@@ -267,7 +267,10 @@ let havePostgres = FileManager.default.fileExists(atPath: "/usr/lib/postgresql/1
             try stack.status().named("db1")?.jobs.first { $0.name == "import" }?.failing == true
         }
         #expect(try stack.sql("db1", "select count(*) from kept") == "7", "the previous data, intact and queryable")
-        #expect(try stack.sql("db1", "select count(*) from pg_database where datname like '%stackc_new'", database: "postgres") == "0")
+        // up retries the import with backoff; between attempts no half-restored database is left.
+        try stack.waitFor("no half-restored database between attempts", seconds: 60) {
+            try stack.sql("db1", "select count(*) from pg_database where datname like '%stackc_new'", database: "postgres") == "0"
+        }
         #expect(try stack.imported("db1") == 1)
         #expect(try Run(["status", "--root", stack.root]).status == 2)
     }
@@ -282,6 +285,8 @@ let havePostgres = FileManager.default.fileExists(atPath: "/usr/lib/postgresql/1
         try stack.sql("db0", "create table t(id int, v text)")
         var random = SeededGenerator(state: UInt64(ProcessInfo.processInfo.environment["STACKC_KILL_SEED"] ?? "") ?? 2026)
         var kills = 0
+        // Each kill falls somewhere in the time the same worker's last complete run took.
+        var lasted: [String: Double] = ["bin/pull": 0.3, "bin/importer": 0.6]
         for sequence in 1...10 {
             try stack.sql("db0", "insert into t select g, md5(g::text) from generate_series(\(sequence * 100), \(sequence * 100 + 99)) g")
             #expect(try stack.wrapper("db0", "bin/exporter").status == 0)
@@ -292,7 +297,7 @@ let havePostgres = FileManager.default.fileExists(atPath: "/usr/lib/postgresql/1
                 process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
                 process.standardError = FileHandle(forWritingAtPath: "/dev/null")
                 try process.run()
-                Thread.sleep(forTimeInterval: Double.random(in: 0...0.6, using: &random))
+                Thread.sleep(forTimeInterval: Double.random(in: 0..<lasted[wrapper]!, using: &random))
                 if process.isRunning {
                     // stackc itself (the wrapper execs it): what it started may run on, and the
                     // next run waits for that under the software command's lock.
@@ -300,7 +305,9 @@ let havePostgres = FileManager.default.fileExists(atPath: "/usr/lib/postgresql/1
                     kills += 1
                 }
                 process.waitUntilExit()
+                let began = Date()
                 let again = try stack.wrapper(instance, wrapper)
+                lasted[wrapper] = max(0.05, Date().timeIntervalSince(began))
                 #expect(again.status == 0, "\(instance) after a kill: \(again.stderr)")
             }
             #expect(try stack.imported("db1") == sequence)
@@ -314,7 +321,7 @@ let havePostgres = FileManager.default.fileExists(atPath: "/usr/lib/postgresql/1
         let listed = (try JSONSerialization.jsonObject(with: Data(snapshots.stdout.utf8)) as? [String: Any])?["snapshots"] as? [[String: Any]] ?? []
         let sequences = listed.compactMap { ($0["metadata"] as? [String: String])?["sequence"] }.compactMap(Int.init).sorted()
         #expect(sequences == Array(1...10), "one snapshot per sequence, none half-written: \(sequences)")
-        #expect(kills >= 10, "the seed kills most runs: \(kills) of 20")
+        #expect(kills >= 15, "most runs are killed: \(kills) of 20")
     }
 }
 
