@@ -14,7 +14,7 @@ public struct StackCommand: ParsableCommand {
         abstract: "Compile resilient stack profiles into an instance graph, and explain every value.",
         version: "0.1.0",
         subcommands: [Render.self, Explain.self, Check.self, Graph.self, Schema.self, PlanCommand.self, InstallCommand.self, UninstallCommand.self,
-                      ArchiveCommand.self, ExportCommand.self, ImportCommand.self, PullCommand.self, UpCommand.self, StatusCommand.self]
+                      ArchiveCommand.self, ExportCommand.self, ImportCommand.self, PullCommand.self, UpCommand.self, StatusCommand.self, QueueCommand.self]
     )
 
     public init() {}

@@ -208,6 +208,7 @@ public struct Compiler {
         add("role", .string(instance.role.rawValue))
         add("software-type", .string(instance.softwareType))
         add("loopback", .string(loopbackAddress(of: instance.name)))
+        add("address", .string(loopbackAddress(of: instance.name)))
         for parameter in instance.parameters {
             put(OptionState(name: parameter.name, keyLocation: parameter.keyLocation, node: parameter.node, history: parameter.history))
         }

@@ -27,7 +27,7 @@ enum RuntimeVerbs {
         write("\(instance) \(verb): \(report.applied) applied, \(report.skipped) skipped, \(report.failed) failed, \(report.setAside) set aside\n")
         if !report.succeeded {
             throw RuntimeError(.commandFailed, "\(verb) of \(instance) failed: " + (report.errors.last ?? "see var/log/events.jsonl"),
-                               remedy: report.setAside > 0 ? "see 'stackc queue ls' in the instance; 'stackc queue retry' puts it back in line"
+                               remedy: report.setAside > 0 ? "see 'stackc queue ls \(instance) --root ..'; 'stackc queue retry' puts it back in line"
                                    : "it is retried with backoff; see var/log/events.jsonl")
         }
     }
