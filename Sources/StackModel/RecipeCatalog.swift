@@ -9,6 +9,7 @@ public enum RecipeCatalog {
         case address, port, ready, setup
         case workingDirectory = "working-directory"
         case holdsData = "holds-data"
+        case stopSignal = "stop-signal"
     }
 
     /// What an option's value must be.
@@ -37,6 +38,8 @@ public enum RecipeCatalog {
         case userName
         /// A whole number in a range.
         case count(ClosedRange<Int>)
+        /// The signal a service is stopped with: TERM, INT, QUIT or HUP.
+        case signalName
     }
 
     public struct OptionSpec: Sendable {
@@ -76,7 +79,7 @@ public enum RecipeCatalog {
         Recipe(name: "secret", specs: [required(.path, .path), optional(.bytes, .count(16...1024))]),
         Recipe(name: "service", specs: [required(.name, .unitName), required(.command, .words), optional(.environment, .environment),
                                         optional(.address, .text), optional(.port, .count(1...65535)), optional(.ready, .words),
-                                        optional(.setup, .words)]),
+                                        optional(.setup, .words), optional(.stopSignal, .signalName)]),
     ]
 
     public static func recipe(named name: String) -> Recipe? { recipes.first { $0.name == name } }
@@ -211,6 +214,11 @@ extension RecipeCatalog {
             // By byte: a space followed by a combining mark is one Character, and still a field separator to cron.
             guard let text = text(option.node), !text.isEmpty, !text.utf8.contains(where: { $0 == 0x20 || $0 == 0x09 }) else {
                 return failure("option '\(name)' of section '\(section)' is '\(value.summary)': a user name has no spaces")
+            }
+            return .success(.text(text))
+        case .signalName:
+            guard let text = text(option.node), ["TERM", "INT", "QUIT", "HUP"].contains(text) else {
+                return failure("option '\(name)' of section '\(section)' must be TERM, INT, QUIT or HUP, got '\(value.summary)'")
             }
             return .success(.text(text))
         case .count(let range):

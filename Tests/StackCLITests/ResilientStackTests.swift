@@ -99,6 +99,14 @@ final class Deployment: @unchecked Sendable {
         }
     }
 
+    /// SIGKILL to `up`: what it started stays behind.
+    func killUp() {
+        guard let up else { return }
+        kill(up.processIdentifier, SIGKILL)
+        up.waitUntilExit()
+        self.up = nil
+    }
+
     /// SIGTERM to `up` (its exit status), and to services started by hand.
     @discardableResult
     func stop() -> Int32? {
@@ -227,6 +235,37 @@ let havePostgres = FileManager.default.fileExists(atPath: "/usr/lib/postgresql/1
         #expect(left.stdout.isEmpty, "left running: \(left.stdout)")
     }
 
+    @Test func anUpKilledWithSIGKILLLeavesNothingTheNextUpDoesNotStop() throws {
+        let stack = try Deployment("postgres", count: 2)
+        defer { stack.stop() }
+        try stack.startUp()
+        let before = try Run([], executable: "/usr/bin/pgrep", arguments: ["-f", stack.root + "/db0/srv/postgres"]).stdout
+        #expect(!before.isEmpty)
+        stack.killUp()
+        // The servers outlive it …
+        #expect(try Run([], executable: "/usr/bin/pgrep", arguments: ["-f", stack.root + "/db0/srv/postgres"]).stdout == before)
+        // … until the next up, which stops them first, then starts its own.
+        try stack.startUp()
+        #expect(try String(contentsOfFile: stack.tree.path("up.log"), encoding: .utf8).contains("left running by an 'up' that was killed"))
+        #expect(stack.stop() == 0)
+        #expect(try Run([], executable: "/usr/bin/pgrep", arguments: ["-f", stack.root]).stdout.isEmpty)
+    }
+
+    @Test func aPortThatIsTakenFailsNamingTheInstanceThePortAndWhereItWasSet() throws {
+        let stack = try Deployment("postgres", count: 2)
+        #expect(try Run(["install", stack.profile, "--root", stack.root]).status == 0)
+        let definition = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stack.instance("db0") + "/etc/service/postgresql.json"))) as! [String: Any]
+        let (address, port) = (definition["address"] as! String, definition["port"] as! Int)
+        let holder = try Process.run(URL(fileURLWithPath: "/usr/bin/python3"),
+                                     arguments: ["-c", "import socket,time; s=socket.socket(); s.bind(('\(address)', \(port))); s.listen(); time.sleep(60)"])
+        defer { holder.terminate() }
+        Thread.sleep(forTimeInterval: 0.5)
+        let up = try Run(["up", stack.profile, "--root", stack.root, "--once"])
+        #expect(up.status == 2)
+        #expect(up.stderr.contains("db0's postgresql cannot listen on \(address):\(port): the port is taken (set at \(stack.profile):5:"), "\(up.stderr)")
+        #expect(try Run([], executable: "/usr/bin/pgrep", arguments: ["-f", stack.root]).stdout.isEmpty, "nothing left running")
+    }
+
     @Test func aFailingBackupKeepsEveryStandbysDataAndStatusSaysSo() throws {
         let stack = try Deployment("postgres", count: 2)
         defer { stack.stop() }
@@ -275,7 +314,7 @@ let havePostgres = FileManager.default.fileExists(atPath: "/usr/lib/postgresql/1
         #expect(try Run(["status", "--root", stack.root]).status == 2)
     }
 
-    /// Workers killed with SIGKILL at random points, twenty times: each restart completes, and
+    /// Workers killed with SIGKILL at random points, at least twenty times: each restart completes, and
     /// the standby's history holds every sequence exactly once.
     @Test func workersKilledAtRandomPointsCompleteWithExactlyOneImportPerSequence() throws {
         let stack = try Deployment("postgres", count: 2)
@@ -287,7 +326,8 @@ let havePostgres = FileManager.default.fileExists(atPath: "/usr/lib/postgresql/1
         var kills = 0
         // Each kill falls somewhere in the time the same worker's last complete run took.
         var lasted: [String: Double] = ["bin/pull": 0.3, "bin/importer": 0.6]
-        for sequence in 1...10 {
+        let sequences = 15
+        for sequence in 1...sequences {
             try stack.sql("db0", "insert into t select g, md5(g::text) from generate_series(\(sequence * 100), \(sequence * 100 + 99)) g")
             #expect(try stack.wrapper("db0", "bin/exporter").status == 0)
             for (instance, wrapper) in [("pbs-db-1", "bin/pull"), ("db1", "bin/importer")] {
@@ -297,7 +337,7 @@ let havePostgres = FileManager.default.fileExists(atPath: "/usr/lib/postgresql/1
                 process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
                 process.standardError = FileHandle(forWritingAtPath: "/dev/null")
                 try process.run()
-                Thread.sleep(forTimeInterval: Double.random(in: 0..<lasted[wrapper]!, using: &random))
+                Thread.sleep(forTimeInterval: Double.random(in: 0..<(0.8 * lasted[wrapper]!), using: &random))
                 if process.isRunning {
                     // stackc itself (the wrapper execs it): what it started may run on, and the
                     // next run waits for that under the software command's lock.
@@ -315,13 +355,13 @@ let havePostgres = FileManager.default.fileExists(atPath: "/usr/lib/postgresql/1
         }
         let history = try String(contentsOfFile: stack.instance("db1") + "/var/log/imports.jsonl", encoding: .utf8)
             .split(separator: "\n").compactMap { line in (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["sequence"] as? Int }
-        #expect(history == Array(1...10), "each sequence imported once, in order: \(history)")
+        #expect(history == Array(1...sequences), "each sequence imported once, in order: \(history)")
         #expect(try Run(["archive", "verify", stack.instance("pbs-db-1") + "/srv/archive", "--quiet"]).status == 0)
         let snapshots = try Run(["archive", "ls", stack.instance("pbs-db-1") + "/srv/archive", "--format", "json"])
         let listed = (try JSONSerialization.jsonObject(with: Data(snapshots.stdout.utf8)) as? [String: Any])?["snapshots"] as? [[String: Any]] ?? []
-        let sequences = listed.compactMap { ($0["metadata"] as? [String: String])?["sequence"] }.compactMap(Int.init).sorted()
-        #expect(sequences == Array(1...10), "one snapshot per sequence, none half-written: \(sequences)")
-        #expect(kills >= 15, "most runs are killed: \(kills) of 20")
+        let archived = listed.compactMap { ($0["metadata"] as? [String: String])?["sequence"] }.compactMap(Int.init).sorted()
+        #expect(archived == Array(1...sequences), "one snapshot per sequence, none half-written: \(archived)")
+        #expect(kills >= 20, "at least twenty kill points: \(kills) of \(2 * sequences) runs killed")
     }
 }
 

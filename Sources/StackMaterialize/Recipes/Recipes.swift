@@ -122,10 +122,11 @@ struct ServiceRecipe: Recipe {
         let socket = part.pairs(.environment).first { $0.name == "PGHOST" }?.value
         let connection: String? = socket.map { "host=\(Path.isAbsolute($0) ? $0 : context.directory + "/" + $0) port=\(port ?? 5432) user=postgres dbname=postgres" }
             ?? address.map { "\($0):\(port.map(String.init) ?? "")" }
-        let definition = ServiceDefinition(instance: context.instance, name: name, command: [context.directory + "/etc/service/" + name],
+        var definition = ServiceDefinition(instance: context.instance, name: name, command: [context.directory + "/etc/service/" + name],
                                            address: address, port: port, ready: ready, setup: setup,
                                            environment: part.pairs(.environment).isEmpty ? nil : Dictionary(part.pairs(.environment).map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
                                            connection: connection)
+        definition.stopSignal = part.text(.stopSignal)
         return [
             Output(path: "etc/service/" + name, kind: .file(Data(script.utf8), mode: 0o755)),
             Output(path: "etc/service/" + name + ".json", kind: .file(try encoded(definition, line: false), mode: 0o644)),

@@ -38,6 +38,8 @@ public struct ServiceDefinition: Codable, Sendable, Equatable {
     /// Run once after it is first ready, in the instance directory with the service's
     /// environment (postgres: create the configured databases that do not exist).
     public var setup: [String]?
+    /// The signal that stops it (TERM when absent; postgres: INT, its fast shutdown).
+    public var stopSignal: String?
     /// The service's environment, which `setup` runs with too.
     public var environment: [String: String]?
     /// How a local client reaches it, usable as is (postgres: a libpq connection string).

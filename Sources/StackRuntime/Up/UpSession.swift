@@ -148,24 +148,34 @@ public actor UpSession {
         stopping = true
         watcher?.stop()
         for task in tasks { task.cancel() }
-        let order = started.keys.sorted { a, b in (a.hasPrefix("service/") ? 1 : 0, a) < (b.hasPrefix("service/") ? 1 : 0, b) }
-        for key in order {
-            guard let process = started[key] else { continue }
-            await terminate(process, name: key)
+        // Jobs first, all at once, then the services, all at once, each with its stop signal.
+        for services in [false, true] {
+            let group = started.filter { $0.key.hasPrefix("service/") == services }
+            await withTaskGroup(of: Void.self) { tasks in
+                for (key, process) in group {
+                    let signal = services ? stopSignal(for: key) : SIGTERM
+                    tasks.addTask { await self.terminate(process, with: signal) }
+                }
+            }
         }
         started = [:]
         try? world.fileSystem.removeFile(recordPath)
         lock?.unlock()
     }
 
-    private func terminate(_ process: any LaunchedProcess, name: String) async {
-        process.signal(SIGTERM)
-        let ended = Task { await process.exitStatus() }
+    private func stopSignal(for key: String) -> Int32 {
+        let name = plan.services.first { "service/\($0.definition.instance)/\($0.definition.name)" == key }?.definition.stopSignal
+        return ["INT": SIGINT, "QUIT": SIGQUIT, "HUP": SIGHUP][name ?? ""] ?? SIGTERM
+    }
+
+    /// The signal, then SIGKILL if the process has not ended 20 s later.
+    private nonisolated func terminate(_ process: any LaunchedProcess, with signal: Int32) async {
+        process.signal(signal)
         let deadline = Task { [clock = world.clock] in
-            try? await Self.sleep(clock, seconds: 30)
+            do { try await Self.sleep(clock, seconds: 20) } catch { return }
             process.signal(SIGKILL)
         }
-        _ = await ended.value
+        _ = await process.exitStatus()
         deadline.cancel()
     }
 
