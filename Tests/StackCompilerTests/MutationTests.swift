@@ -74,4 +74,27 @@ typealias SplitMix64 = SeededGenerator
             try original.write(toFile: tree.path(target), atomically: true, encoding: .utf8)
         }
     }
+
+    /// A byte that is not UTF-8, put at a random character boundary of a shipped file: reported at
+    /// that line and column, not at 1:1.
+    @Test func anInvalidByteIsReportedAtItsOwnLineAndColumn() throws {
+        var rng = SplitMix64(state: 0x5554_4638)
+        for iteration in 0..<40 {
+            let target = Self.shipped.keys.sorted()[Int.random(in: 0..<Self.shipped.count, using: &rng)]
+            let scalars = Array((Self.shipped[target] ?? "").unicodeScalars)
+            let at = Int.random(in: 0...scalars.count, using: &rng)
+            let before = String(String.UnicodeScalarView(scalars[..<at]))
+            let line = before.unicodeScalars.filter { $0 == "\n" }.count + 1
+            let column = before.unicodeScalars.reversed().prefix { $0 != "\n" }.count + 1
+            let byte = [UInt8(0xFF), 0xC0, 0x80, 0xFE][iteration % 4]
+            let data = Data(before.utf8) + [byte] + Data(String(String.UnicodeScalarView(scalars[at...])).utf8)
+            let tree = try TemporaryTree([:])
+            try data.write(to: URL(fileURLWithPath: tree.path("bad.yaml")))
+            let compilation = Compiler.compile(profile: tree.path("bad.yaml"))
+            let diagnostic = try #require(compilation.diagnostics.first { $0.message.hasPrefix("profile is not valid UTF-8") }, "\(target) at \(at)")
+            #expect(diagnostic.location.line == line && diagnostic.location.column == column,
+                    "\(target): inserted at \(line):\(column), reported at \(diagnostic.location.line):\(diagnostic.location.column)")
+            #expect(diagnostic.message.contains(String(format: "byte 0x%02X at byte offset %d", byte, before.utf8.count)), "\(diagnostic.message)")
+        }
+    }
 }

@@ -248,6 +248,8 @@ struct PartitionTemplate: Sendable {
                         if text.whole { return ValueNode(value.value, at: text.node.location, contentOffset: nil) }
                         guard let inserted = Substituter.interpolated(value.value) else { return nil }
                         output += inserted
+                        // Past the limit the general substituter reports it, with its chain.
+                        if output.utf8.count > Substituter.maximumValueBytes { return nil }
                     }
                 }
                 return ValueNode(.string(output), at: text.node.location, contentOffset: nil)

@@ -11,6 +11,14 @@ struct OptionKey: Hashable {
 struct Substituter {
     typealias Key = OptionKey
 
+    /// The most a substitution may make one value (1 MiB) and all of one profile's values (64 MiB):
+    /// a value written twice in each of forty sections would otherwise double forty times.
+    static let maximumValueBytes = 1 << 20
+    static let maximumTotalBytes = 64 << 20
+    private var totalBytes = 0
+    /// The profile's total was crossed and reported once; later values past it fail quietly.
+    private var totalReported = false
+
     private let configuration: LayeredConfiguration
     private var resolved: [Key: ResolvedOption] = [:]
     private var failed: Set<Key> = []
@@ -191,9 +199,29 @@ struct Substituter {
                 continue
             }
             output.append(contentsOf: text.utf8)
+            if output.count > Self.maximumValueBytes || totalBytes + output.count > Self.maximumTotalBytes {
+                reportSize(output.count, at: node.location, origin: origin, diagnostics: &diagnostics)
+                return nil
+            }
         }
         guard ok else { return nil }
+        totalBytes += output.count
         return ValueNode(.string(String(decoding: output, as: UTF8.self)), at: node.location, contentOffset: nil)
+    }
+
+    /// The limit crossed, at the option that crossed it, with a note for each reference that led there.
+    private mutating func reportSize(_ bytes: Int, at location: SourceLocation, origin: Origin?, diagnostics: inout DiagnosticBag) {
+        let perValue = bytes > Self.maximumValueBytes
+        for link in inProgress { failed.insert(link.key) }
+        guard perValue || !totalReported else { return }
+        if !perValue { totalReported = true }
+        let chain = inProgress.map { "${\($0.key.section):\($0.key.option)}" }
+        let option = inProgress.last.map { "option '\($0.key.option)' of section '\($0.key.section)'" } ?? "a value"
+        let message = perValue
+            ? "substitution makes \(option) longer than \(Self.maximumValueBytes >> 20) MiB, the limit of one value"
+            : "substitution makes this profile's values longer than \(Self.maximumTotalBytes >> 20) MiB in all, the limit of one profile (at \(option))"
+        let notes = inProgress.compactMap { link in link.reference.map { Note("'${\(link.key.section):\(link.key.option)}' referenced here", at: $0) } }
+        diagnostics.add(.error(message + (chain.count > 1 ? " (through " + chain.joined(separator: " → ") + ")" : ""), at: location, notes: origin.chain + notes))
     }
 
     private mutating func lookup(_ key: Key, spelled: String, at: SourceLocation, origin: Origin?,

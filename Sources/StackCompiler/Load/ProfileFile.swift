@@ -32,6 +32,30 @@ public final class ProfileReader: @unchecked Sendable {
         return try result.get()
     }
 
+    /// Where the first byte that is not UTF-8 is: its line and column (counted in characters, as
+    /// every other position is) and its offset in the file.
+    static func firstInvalidByte(in data: Data) -> (line: Int, column: Int, offset: Int, byte: UInt8) {
+        var iterator = data.makeIterator()
+        var parser = Unicode.UTF8.ForwardParser()
+        var line = 1, column = 1, offset = 0
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let encoded):
+                offset += encoded.count
+                if encoded.count == 1 && encoded.first == 0x0A {
+                    line += 1
+                    column = 1
+                } else {
+                    column += 1
+                }
+            case .error:
+                return (line, column, offset, data[data.startIndex + offset])
+            case .emptyInput:
+                return (line, column, offset, 0)
+            }
+        }
+    }
+
     private func parse(_ path: String, identity: String, reference: SourceLocation?) throws(DiagnosticError) -> ProfileFile {
         let at = reference ?? SourceLocation(file: path, line: 1, column: 1)
         var isDirectory: ObjCBool = false
@@ -43,7 +67,9 @@ public final class ProfileReader: @unchecked Sendable {
             throw DiagnosticError(.error("cannot read profile '\(path)'", at: at))
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw DiagnosticError(.error("profile is not valid UTF-8", at: SourceLocation(file: path, line: 1, column: 1)))
+            let invalid = Self.firstInvalidByte(in: data)
+            throw DiagnosticError(.error("profile is not valid UTF-8: byte 0x\(String(format: "%02X", invalid.byte)) at byte offset \(invalid.offset) cannot start or continue a character",
+                                         at: SourceLocation(file: path, line: invalid.line, column: invalid.column)))
         }
         let root: ValueNode?
         switch Paths.format(of: path) {
