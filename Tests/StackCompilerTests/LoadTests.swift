@@ -58,7 +58,7 @@ import Testing
             db:
               port: [1, 2
             other⚠️: x
-            """, containing: ["YAML syntax"])
+            """, containing: ["a list opened with '[' is not closed: add ']'"])
     }
 
     @Test func yamlDuplicateKeyIsAnError() throws {

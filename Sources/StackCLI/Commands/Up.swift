@@ -63,8 +63,8 @@ struct UpCommand: ParsableCommand {
             }
             done.signal()
         }
-        done.wait()
-        _ = signals
+        // The signal sources must outlive the wait: an optimized build releases an unused local at once.
+        withExtendedLifetime(signals) { done.wait() }
         throw ExitCode(outcome.value ?? 0)
     }
 

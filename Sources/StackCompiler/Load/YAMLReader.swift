@@ -18,7 +18,7 @@ enum YAMLReader {
             // Yams a regular-expression match per key when it checks for duplicate keys.
             root = try Parser(yaml: text, resolver: .basic, constructor: sharedConstructor, encoding: .utf8).singleRoot()
         } catch let error as YamlError {
-            throw DiagnosticError(diagnostic(for: error, file: file))
+            throw DiagnosticError(diagnostic(for: error, file: file, text: text))
         } catch {
             throw DiagnosticError(.error("cannot parse YAML: \(error)", at: SourceLocation(file: file, line: 1, column: 1)))
         }
@@ -76,12 +76,12 @@ enum YAMLReader {
         }
     }
 
-    private static func diagnostic(for error: YamlError, file: String) -> Diagnostic {
+    private static func diagnostic(for error: YamlError, file: String, text: String) -> Diagnostic {
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
-            var notes: [Note] = []
-            if let context { notes.append(Note(context.text, at: location(context.mark, file))) }
-            return .error("YAML syntax: \(problem)", at: location(mark, file), notes: notes)
+            let at = location(mark, file)
+            let opened = context.map { location($0.mark, file) }
+            return plainWords(problem: problem, context: context?.text, at: at, opened: opened, text: text)
         case let .reader(problem, offset, _, yaml):
             return .error("YAML syntax: \(problem)", at: locationOf(offset: offset, in: yaml, file: file))
         case let .duplicatedKeysInMapping(duplicates, context):
@@ -90,6 +90,52 @@ enum YAMLReader {
         default:
             return .error("cannot parse YAML: \(error)", at: SourceLocation(file: file, line: 1, column: 1))
         }
+    }
+
+    /// libyaml's message in the words of someone editing a profile, at the same position.
+    static func plainWords(problem: String, context: String?, at: SourceLocation, opened: SourceLocation?, text: String) -> Diagnostic {
+        let line = text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst(at.line - 1).first.map(String.init) ?? ""
+        let character = line.unicodeScalars.dropFirst(at.column - 1).first
+        let indentedWithTab = line.unicodeScalars.prefix { $0 == " " || $0 == "\t" }.contains("\t")
+        let openedNote = { (what: String) in opened.map { [Note(what, at: $0)] } ?? [] }
+        let context = context ?? ""
+        if problem.contains("cannot start any token") && (character == "\t" || indentedWithTab) {
+            return .error("this line is indented with a tab: YAML indents with spaces only", at: at)
+        }
+        if context.contains("quoted scalar") && problem.contains("end of stream") {
+            return .error("a quoted string is never closed: add the closing quote", at: opened ?? at, notes: opened == nil ? [] : [Note("the file ends here", at: at)])
+        }
+        if problem.contains("nest") || problem.contains("yaml_set_max_nest_level") {
+            return .error("the document nests lists and maps too deeply", at: at)
+        }
+        if problem.contains("expected ',' or ']'") {
+            return .error("a list opened with '[' is not closed: add ']', or a ',' between its items", at: at, notes: openedNote("the list opens here"))
+        }
+        if problem.contains("expected ',' or '}'") {
+            return .error("a map opened with '{' is not closed: add '}', or a ',' between its entries", at: at, notes: openedNote("the map opens here"))
+        }
+        if problem.contains("mapping values are not allowed") {
+            return .error("a ': ' here makes this value a map: quote the value if it is text, or start the map on its own line under its key", at: at)
+        }
+        if problem.contains("did not find expected key") && context.contains("block mapping") {
+            return .error("this line is not indented like the other keys of its map", at: at, notes: openedNote("the map starts here"))
+        }
+        if problem.contains("did not find expected '-' indicator") {
+            return .error("this line is not indented like the other items of its list", at: at, notes: openedNote("the list starts here"))
+        }
+        if problem.contains("could not find expected ':'") {
+            return .error("a key needs a ':' after it (or this line continues a value and needs quotes)", at: opened ?? at)
+        }
+        if problem.contains("block sequence entries are not allowed") {
+            return .error("a list item ('- ') cannot start here: put the list on its own lines under its key", at: at)
+        }
+        if problem.contains("found character that cannot start any token"), let character {
+            return .error("'\(character)' cannot start a value here: quote the value", at: at)
+        }
+        if problem.contains("end of stream") {
+            return .error("the file ends in the middle of a value" + (context.isEmpty ? "" : " (\(context.replacingOccurrences(of: "while ", with: "")))"), at: at, notes: openedNote("it starts here"))
+        }
+        return .error("YAML syntax: \(problem)" + (context.isEmpty ? "" : " (\(context))"), at: at, notes: openedNote(context))
     }
 
     private static func locationOf(offset: Int?, in text: String, file: String) -> SourceLocation {
