@@ -27,3 +27,16 @@ import Testing
         #expect(errors.first?.contains("longer than 64 MiB in all, the limit of one profile") == true, "\(errors.map { String($0.prefix(200)) })")
     }
 }
+
+@Suite struct EveryBadReferenceTests {
+    @Test func everyBadReferenceInAMapOrAListIsReportedOnce() throws {
+        var text = "db:\n  env:\n"
+        for index in 0..<50 { text += "    K\(index): ${nosuch:o\(index)}\n" }
+        text += "  list: [\"${db:a}\", ok, \"${db:b}\", \"${db:c}\"]\n"
+        let (compilation, tree) = try compile(["main.yaml": text])
+        let errors = compilation.lines(tree, severity: .error)
+        #expect(errors.filter { $0.contains("unknown section 'nosuch'") }.count == 50, "\(errors.count) errors")
+        #expect(errors.filter { $0.contains("section 'db' has no option") }.count == 3, "\(errors)")
+        #expect(Set(errors).count == errors.count, "each once")
+    }
+}

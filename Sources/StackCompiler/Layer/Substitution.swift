@@ -111,21 +111,30 @@ struct Substituter {
             guard text.unicodeScalars.contains("$") else { return node }
             return substituteText(text, node: node, section: section, origin: origin, history: &history, diagnostics: &diagnostics)
         case .list(let items):
+            // Every item is substituted even after one failed: each bad reference is reported.
             var result: [ValueNode] = []
             result.reserveCapacity(items.count)
+            var ok = true
             for item in items {
-                guard let value = substitute(item, section: section, origin: origin, history: &history, diagnostics: &diagnostics) else { return nil }
-                result.append(value)
+                if let value = substitute(item, section: section, origin: origin, history: &history, diagnostics: &diagnostics) {
+                    result.append(value)
+                } else {
+                    ok = false
+                }
             }
-            return ValueNode(.list(result), at: node.location, contentOffset: node.contentOffset)
+            return ok ? ValueNode(.list(result), at: node.location, contentOffset: node.contentOffset) : nil
         case .map(let entries):
             var result: [MapEntry] = []
             result.reserveCapacity(entries.count)
+            var ok = true
             for entry in entries {
-                guard let value = substitute(entry.node, section: section, origin: origin, history: &history, diagnostics: &diagnostics) else { return nil }
-                result.append(MapEntry(key: entry.key, at: entry.keyLocation, node: value))
+                if let value = substitute(entry.node, section: section, origin: origin, history: &history, diagnostics: &diagnostics) {
+                    result.append(MapEntry(key: entry.key, at: entry.keyLocation, node: value))
+                } else {
+                    ok = false
+                }
             }
-            return ValueNode(.map(result), at: node.location, contentOffset: node.contentOffset)
+            return ok ? ValueNode(.map(result), at: node.location, contentOffset: node.contentOffset) : nil
         default:
             return node
         }
