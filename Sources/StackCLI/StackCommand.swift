@@ -72,12 +72,35 @@ func compileOnLargeStack(_ path: String) -> Compilation {
 }
 
 /// Prints diagnostics to stderr; returns whether any was an error.
+/// `check` prints everything; the other verbs (`brief`) print every error but only the first few
+/// warnings, then how many more there are, and give a chain of notes once when several
+/// diagnostics in a row share it.
 @discardableResult
-func report(_ diagnostics: [Diagnostic], summary: Bool = false) -> Bool {
+func report(_ diagnostics: [Diagnostic], summary: Bool = false, brief profile: String? = nil) -> Bool {
     let printer = DiagnosticPrinter(colour: DiagnosticPrinter.wantsColour(fileDescriptor: 2))
-    var text = diagnostics.map(printer.format).joined()
     let errors = diagnostics.filter { $0.severity == .error }.count
     let warnings = diagnostics.count - errors
+    var text = ""
+    if let profile {
+        let shownWarnings = 5
+        var warningsShown = 0
+        var previousNotes: [Note]? = nil
+        for diagnostic in diagnostics {
+            if diagnostic.severity == .warning {
+                guard warningsShown < shownWarnings else { continue }
+                warningsShown += 1
+            }
+            var shown = diagnostic
+            if !diagnostic.notes.isEmpty && diagnostic.notes == previousNotes { shown.notes = [] }
+            previousNotes = diagnostic.notes
+            text += printer.format(shown)
+        }
+        if warnings > shownWarnings {
+            text += "\(warnings - shownWarnings) more warning\(warnings - shownWarnings == 1 ? "" : "s"): run 'stackc check \(profile)'\n"
+        }
+    } else {
+        text = diagnostics.map(printer.format).joined()
+    }
     if summary {
         text += "\(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")\n"
     }

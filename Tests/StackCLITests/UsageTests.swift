@@ -118,3 +118,21 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: root + "/db0"))
     }
 }
+
+@Suite struct WarningSummaryTests {
+    @Test func renderShowsTheFirstWarningsThenSaysHowManyMoreCheckShowsThemAll() throws {
+        var text = "base:\n  recipe: directory\n  path: x\n"
+        for index in 0..<12 { text += "  opt\(index): v\n" }
+        let tree = try TemporaryTree(["base.yaml": text, "main.yaml": "stack: {extends: [base.yaml]}\n"])
+        let render = try Run(["render", tree.path("main.yaml")], environment: ["NO_COLOR": "1"])
+        #expect(render.status == 0)
+        let lines = render.stderr.split(separator: "\n")
+        #expect(lines.filter { $0.contains(": warning: ") }.count == 5, "\(render.stderr)")
+        #expect(lines.last == "7 more warnings: run 'stackc check \(tree.path("main.yaml"))'", "\(render.stderr)")
+        // The extends chain is the same for all: given once, under the first warning.
+        #expect(lines.filter { $0.contains("note: ") }.count == 1, "\(render.stderr)")
+        let check = try Run(["check", tree.path("main.yaml")], environment: ["NO_COLOR": "1"])
+        #expect(check.stderr.split(separator: "\n").filter { $0.contains(": warning: ") }.count == 12)
+        #expect(check.stderr.split(separator: "\n").filter { $0.contains("note: ") }.count == 12, "check prints every chain")
+    }
+}

@@ -16,7 +16,7 @@ struct Graph: ParsableCommand {
 
     func run() throws {
         let compilation = compileOnLargeStack(profile)
-        if report(compilation.diagnostics) { throw Exit.configurationError }
+        if report(compilation.diagnostics, brief: profile) { throw Exit.configurationError }
         write(format == .dot ? Renderer.dot(compilation.graph) : Renderer.mermaid(compilation.graph))
         finishSuccessfully()
     }

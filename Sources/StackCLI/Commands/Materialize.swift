@@ -34,7 +34,7 @@ struct MaterializeOptions: ParsableArguments {
 /// Compiles for a materializing verb: diagnostics printed, errors exit 1.
 func compiledGraph(_ profile: String) throws -> InstanceGraph {
     let compilation = compileOnLargeStack(profile)
-    if report(compilation.diagnostics) { throw Exit.configurationError }
+    if report(compilation.diagnostics, brief: profile) { throw Exit.configurationError }
     return compilation.graph
 }
 

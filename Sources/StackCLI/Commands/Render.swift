@@ -20,7 +20,7 @@ struct Render: ParsableCommand {
 
     func run() throws {
         let compilation = compileOnLargeStack(profile)
-        if report(compilation.diagnostics) { throw Exit.configurationError }
+        if report(compilation.diagnostics, brief: profile) { throw Exit.configurationError }
         if let unknown = only.first(where: { name in compilation.graph.instance(named: name) == nil && compilation.configuration[name] == nil }) {
             let known = compilation.graph.instances.map(\.name) + compilation.configuration.sectionNames
             FileHandle.standardError.write(Data("error: --only names '\(unknown)', which is no instance or section of \(profile)\(Suggestions.didYouMean(unknown, in: known))\n".utf8))
