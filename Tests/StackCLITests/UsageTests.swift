@@ -136,3 +136,16 @@ import Testing
         #expect(check.stderr.split(separator: "\n").filter { $0.contains("note: ") }.count == 12, "check prints every chain")
     }
 }
+
+@Suite struct ExplainWithErrorsTests {
+    @Test func aValueWithAnErrorIsExplainedWithTheErrorAndExitsOne() throws {
+        let tree = try TemporaryTree(["main.yaml": "tick:\n  recipe: cron\n  schedule: \"61 * * * *\"\n  command: [bin/x]\nstack:\n  parts: [tick]\n"])
+        let run = try Run(["explain", tree.path("main.yaml"), "tick:schedule"], environment: ["NO_COLOR": "1"])
+        #expect(run.status == 1)
+        #expect(run.stdout.hasPrefix("tick:schedule = 61 * * * *\n  set       61 * * * *  \(tree.path("main.yaml")):3:13\n"), "\(run.stdout)")
+        #expect(run.stdout.contains("  error     \(tree.path("main.yaml")):3:13: invalid schedule '61 * * * *': minute field '61'"), "\(run.stdout)")
+        let json = try Run(["explain", tree.path("main.yaml"), "tick:schedule", "--format", "json"])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect((document["errors"] as? [[String: Any]])?.first?["line"] as? Int == 3)
+    }
+}

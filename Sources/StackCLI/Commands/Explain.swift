@@ -19,11 +19,15 @@ struct Explain: ParsableCommand {
 
     func run() throws {
         let compilation = compileOnLargeStack(profile)
-        if report(compilation.diagnostics) { throw Exit.configurationError }
-        guard let explanation = Explanation.find(target, in: compilation) else {
-            report([], summary: false)
+        // Explaining a value is how one debugs an error: a profile with errors is explained too,
+        // with the errors that concern the value, and exits 1.
+        let hasErrors = report(compilation.diagnostics, brief: profile)
+        guard var explanation = Explanation.find(target, in: compilation) else {
+            if hasErrors { throw Exit.configurationError }
             throw ValidationError("no option '\(target)' in \(profile) (expected SECTION:OPTION or INSTANCE:PARAMETER)")
         }
+        explanation.attach(compilation.diagnostics)
         write(format == .json ? JSONPrinter.print(explanation.json) : explanation.text)
+        if hasErrors { throw Exit.configurationError }
     }
 }

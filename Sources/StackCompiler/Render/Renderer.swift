@@ -80,6 +80,18 @@ public struct Explanation: Sendable {
     public var option: String
     public var value: Value
     public var history: [HistoryStep]
+    /// The errors that concern this value: at one of its steps, or naming it.
+    public var errors: [Diagnostic] = []
+
+    /// The compilation's errors positioned at a step of this value's history, or naming the option.
+    public mutating func attach(_ diagnostics: [Diagnostic]) {
+        let places = Set(history.map { "\($0.location.file):\($0.location.line)" } + history.compactMap { $0.source.map { "\($0.file):\($0.line)" } })
+        let names = ["'\(option)' of section '\(section)'", "option '\(option)' in section '\(section)'", "${\(section):\(option)}"]
+        errors = diagnostics.filter { diagnostic in
+            diagnostic.severity == .error
+                && (places.contains("\(diagnostic.location.file):\(diagnostic.location.line)") || names.contains { diagnostic.message.contains($0) })
+        }
+    }
 
     /// Looks the option up among sections first, then among instances' parameters.
     public static func find(_ target: String, in compilation: Compilation) -> Explanation? {
@@ -113,6 +125,10 @@ public struct Explanation: Sendable {
                     })),
                 ])
             })),
+            ("errors", .list(errors.map { error in
+                .object([("message", .string(error.message)), ("file", .string(error.location.file)),
+                         ("line", .number(String(error.location.line))), ("column", .number(String(error.location.column)))])
+            })),
         ])
     }
 
@@ -132,6 +148,7 @@ public struct Explanation: Sendable {
                 out += String(repeating: " ", count: actionWidth + 3) + "via " + via.map(\.location.description).joined(separator: " → ") + "\n"
             }
         }
+        for error in errors { out += "  error     \(error.location): \(error.message)\n" }
         return out
     }
 
