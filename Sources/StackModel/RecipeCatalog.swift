@@ -112,8 +112,23 @@ extension RecipeCatalog {
     /// `option` typed as `kind` and fit for `format`, or the positioned diagnostic that says why it
     /// cannot be. `section` names the section in messages.
     public static func decode(_ option: ResolvedOption, as kind: Kind, section: String, format: TargetFormat = .json) -> Result<OptionValue, Diagnostic> {
-        let notes = option.history.last?.via ?? []
-        let at = option.node.location
+        // A value that is one whole substitution was written where the substituted value was set
+        // (a deployment's parameter, say): that is where the author looks; the template line that
+        // substituted it is a note.
+        let steps: [HistoryStep] = Array(option.history)
+        // The value as written was exactly one reference (`${instance:schedule}`).
+        let written: String? = steps.last { $0.action == .set || $0.action == .macro }?.value.flatMap { value in
+            if case .string(let text) = value { return text }
+            return nil
+        }
+        let isOneReference = written.map { $0.hasPrefix("${") && $0.hasSuffix("}") && $0.components(separatedBy: "${").count == 2 } ?? false
+        let whole: HistoryStep? = isOneReference ? steps.last { $0.action == .substitute && $0.source != nil } : nil
+        var notes: [Note] = option.history.last?.via ?? []
+        var at: SourceLocation = option.node.location
+        if let whole, let source = whole.source {
+            notes = [Note("substituted into option '\(option.name)' of section '\(section)' here", at: option.node.location)] + whole.via
+            at = source
+        }
         func failure(_ message: String, at location: SourceLocation? = nil) -> Result<OptionValue, Diagnostic> {
             .failure(.error(message, at: location ?? at, notes: notes))
         }

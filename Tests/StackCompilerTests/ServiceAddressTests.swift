@@ -32,3 +32,24 @@ import Testing
         #expect(addresses.allSatisfy { $0.hasPrefix("127.") && $0 != "127.0.0.1" })
     }
 }
+
+@Suite struct AuthorPositionTests {
+    @Test func aBadParameterIsReportedAtTheDeploymentLineThatSetItWithTheTemplateAsANote() throws {
+        let (compilation, tree) = try compile(["main.yaml": """
+            stack:
+              extends: [\(packageRoot)/stacks/postgres/stack.yaml]
+              instances:
+                - replicate(db, 2, postgres-export, postgres-import, leader, backup)
+            leader:
+              port: 5432
+              schedule: "61 * * * *"
+            """])
+        let errors = compilation.errors
+        #expect(errors.count == 2, "the cron entry and the timer: \(compilation.lines(tree))")
+        for error in errors {
+            #expect(tree.relative(error.location.file) == "main.yaml" && error.location.line == 7 && error.location.column == 13, "\(error)")
+            #expect(error.notes.first?.message.hasPrefix("substituted into option 'schedule' of section 'exporter-") == true, "\(error.notes)")
+            #expect(error.notes.first?.location.file.hasSuffix("stacks/resilient/export.yaml") == true)
+        }
+    }
+}
