@@ -194,7 +194,7 @@ public struct Materializer: Sendable {
             guard previous.options[name] != options[name] else { return nil }
             let option = part.options.first { $0.name == name }
             return Change.OptionChange(option: name, old: previous.options[name], new: options[name],
-                                       location: option?.history.last?.location)
+                                       location: option?.authorLocation)
         }
     }
 

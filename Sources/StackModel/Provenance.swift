@@ -142,3 +142,23 @@ public struct History: Sendable, Sequence, ExpressibleByArrayLiteral {
 
     public func makeIterator() -> IndexingIterator<[HistoryStep]> { steps.makeIterator() }
 }
+
+extension ResolvedOption {
+    /// The substitution a value is wholly made of, when it was written as exactly one reference
+    /// (`${instance:schedule}`): its `source` is where the author wrote the value.
+    public var wholeSubstitution: HistoryStep? {
+        let steps = Array(history)
+        let written: String? = steps.last { $0.action == .set || $0.action == .macro }?.value.flatMap { value in
+            if case .string(let text) = value { return text }
+            return nil
+        }
+        guard let written, written.hasPrefix("${"), written.hasSuffix("}"), written.components(separatedBy: "${").count == 2 else { return nil }
+        return steps.last { $0.action == .substitute && $0.source != nil }
+    }
+
+    /// Where a person changes this value: the author's line of a wholly substituted value, else
+    /// the last step of its history.
+    public var authorLocation: SourceLocation? {
+        wholeSubstitution?.source ?? history.last?.location
+    }
+}

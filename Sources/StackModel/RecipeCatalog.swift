@@ -115,14 +115,7 @@ extension RecipeCatalog {
         // A value that is one whole substitution was written where the substituted value was set
         // (a deployment's parameter, say): that is where the author looks; the template line that
         // substituted it is a note.
-        let steps: [HistoryStep] = Array(option.history)
-        // The value as written was exactly one reference (`${instance:schedule}`).
-        let written: String? = steps.last { $0.action == .set || $0.action == .macro }?.value.flatMap { value in
-            if case .string(let text) = value { return text }
-            return nil
-        }
-        let isOneReference = written.map { $0.hasPrefix("${") && $0.hasSuffix("}") && $0.components(separatedBy: "${").count == 2 } ?? false
-        let whole: HistoryStep? = isOneReference ? steps.last { $0.action == .substitute && $0.source != nil } : nil
+        let whole = option.wholeSubstitution
         var notes: [Note] = option.history.last?.via ?? []
         var at: SourceLocation = option.node.location
         if let whole, let source = whole.source {

@@ -149,3 +149,28 @@ import Testing
         #expect((document["errors"] as? [[String: Any]])?.first?["line"] as? Int == 3)
     }
 }
+
+@Suite struct PlanPositionTests {
+    @Test func aChangedParameterIsCitedAtTheDeploymentLineThatSetsIt() throws {
+        let deployment = { (schedule: String) in """
+            stack:
+              extends: [\(packageRoot)/stacks/files/stack.yaml]
+              instances:
+                - replicate(docs, 2, files-export, files-import, origin, standby)
+            origin: {path: /srv/docs, schedule: "\(schedule)"}
+            standby: {path: /srv/docs-standby}
+            """ }
+        let tree = try TemporaryTree(["deploy.yaml": deployment("0 * * * *")])
+        #expect(try Run(["install", tree.path("deploy.yaml"), "--root", tree.path("root")]).status == 0)
+        try tree.write("deploy.yaml", deployment("*/30 * * * *"))
+        let plan = try Run(["plan", tree.path("deploy.yaml"), "--root", tree.path("root"), "--format", "json"])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any], "\(plan.stdout) \(plan.stderr)")
+        let changes = document["changes"] as? [[String: Any]] ?? []
+        let options = changes.flatMap { ($0["options"] as? [[String: Any]]) ?? [] }.filter { $0["option"] as? String == "schedule" }
+        #expect(!options.isEmpty, "\(plan.stdout)")
+        for option in options {
+            let location = option["location"] as? [String: Any]
+            #expect(location?["file"] as? String == tree.path("deploy.yaml") && location?["line"] as? Int == 5, "\(option)")
+        }
+    }
+}
