@@ -53,3 +53,22 @@ import Testing
         }
     }
 }
+
+@Suite struct TopLevelStackKeyTests {
+    @Test func aStackKeyWrittenAtTheTopIsAnErrorNotASilentSection() throws {
+        let (compilation, tree) = try compile(["main.yaml": """
+            stack:
+              extends: [\(packageRoot)/stacks/files/stack.yaml]
+            instances:
+              - replicate(docs, 2, files-export, files-import, origin, standby)
+            origin: {path: /srv/docs}
+            standby: {path: /srv/docs-standby}
+            """])
+        #expect(compilation.lines(tree, severity: .error) == ["error main.yaml:3:1 'instances' is a key of section 'stack', not a section: indent it under 'stack:'"])
+    }
+
+    @Test func aMisspeltStackSectionIsAnErrorWithASuggestion() throws {
+        let (compilation, tree) = try compile(["main.yaml": "stak:\n  instances: []\n"])
+        #expect(compilation.lines(tree, severity: .error) == ["error main.yaml:1:1 unknown section 'stak' (did you mean 'stack'?)"])
+    }
+}

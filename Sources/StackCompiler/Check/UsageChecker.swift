@@ -3,6 +3,17 @@ import StackModel
 /// Findings about options nothing reads, unknown recipes and parts lists that name nothing.
 enum UsageChecker {
     static func checkStack(_ configuration: ResolvedConfiguration, diagnostics: inout DiagnosticBag) {
+        // A stack key written at the top (`instances:` not indented under `stack:`), or a
+        // misspelt `stack:` itself, is read as a section nothing uses: the same silent "no
+        // instances" as a typo inside `stack`.
+        for section in configuration.sections where section.name != "stack" {
+            if ["instances", "extends", "software-types"].contains(section.name) {
+                diagnostics.add(.error("'\(section.name)' is a key of section 'stack', not a section: indent it under 'stack:'", at: section.location,
+                                       notes: section.origin.chain))
+            } else if configuration["stack"] == nil, Suggestions.editDistance(section.name, "stack", limit: 1) <= 1 || section.name == "stacks" {
+                diagnostics.add(.error("unknown section '\(section.name)' (did you mean 'stack'?)", at: section.location, notes: section.origin.chain))
+            }
+        }
         guard let stack = configuration["stack"] else { return }
         // A typo here (`instnaces:`) would silently mean "no instances", and install would then
         // remove every instance of a root: an error, not a warning.

@@ -63,8 +63,13 @@ struct IncludeExpander {
                     content.sections.append(SectionContent(name: entry.key, location: entry.keyLocation, origin: origin, items: []))
                     continue
                 }
-                diagnostics.add(.error("section '\(entry.key)' must be a map of options, got a \(entry.node.value.kindName)",
-                                       at: entry.node.location, notes: origin.chain))
+                if ["instances", "extends", "software-types", "parts"].contains(entry.key) {
+                    diagnostics.add(.error("'\(entry.key)' is a key of section 'stack', not a section: indent it under 'stack:'",
+                                           at: entry.keyLocation, notes: origin.chain))
+                } else {
+                    diagnostics.add(.error("section '\(entry.key)' must be a map of options, got a \(entry.node.value.kindName)",
+                                           at: entry.node.location, notes: origin.chain))
+                }
                 continue
             }
             var items: [SectionItem] = []
