@@ -167,7 +167,7 @@ public struct Compiler {
                 guard let port = part.count(.port) else { continue }
                 let address = part.text(.address) ?? "*"
                 let option = part.options.first { $0.name == "port" }
-                let location = option.map { option in Array(option.history).last { $0.source != nil }?.source ?? option.node.location } ?? instance.declaration
+                let location = option?.valueLocation ?? instance.declaration
                 let key = address + ":" + String(port)
                 if let first = seen[key] {
                     diagnostics.add(.error("\(instance.name)'s service '\(part.name)' binds \(key), which \(first.instance)'s service binds too",

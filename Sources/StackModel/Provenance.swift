@@ -156,6 +156,10 @@ extension ResolvedOption {
         return steps.last { $0.action == .substitute && $0.source != nil }
     }
 
+    /// Where the value was written: for a wholly substituted value, where the substituted value
+    /// was set (a deployment's parameter), else the value's own position.
+    public var valueLocation: SourceLocation { wholeSubstitution?.source ?? node.location }
+
     /// Where a person changes this value: the author's line of a wholly substituted value, else
     /// the last step of its history.
     public var authorLocation: SourceLocation? {

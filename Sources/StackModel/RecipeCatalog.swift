@@ -117,10 +117,9 @@ extension RecipeCatalog {
         // substituted it is a note.
         let whole = option.wholeSubstitution
         var notes: [Note] = option.history.last?.via ?? []
-        var at: SourceLocation = option.node.location
-        if let whole, let source = whole.source {
+        let at = option.valueLocation
+        if let whole {
             notes = [Note("substituted into option '\(option.name)' of section '\(section)' here", at: option.node.location)] + whole.via
-            at = source
         }
         func failure(_ message: String, at location: SourceLocation? = nil) -> Result<OptionValue, Diagnostic> {
             .failure(.error(message, at: location ?? at, notes: notes))

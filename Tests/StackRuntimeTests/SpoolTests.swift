@@ -104,6 +104,8 @@ import Testing
         try queue.prepare()
         try fileSystem.write(Data("{not json".utf8), to: queue.directory + "/new/000000000001-db0-1.json", mode: 0o600, durability: .synced)
         try queue.enqueue(entry("db0", 2))
+        // Looking (status, queue ls) moves nothing; the worker's claim does.
+        #expect(queue.waiting.map(\.entry.sequence) == [2] && queue.corrupted.isEmpty)
         #expect(try queue.claim().next?.entry.sequence == 2)
         #expect(queue.corrupted == ["000000000001-db0-1.json"])
     }

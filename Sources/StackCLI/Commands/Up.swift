@@ -102,8 +102,7 @@ struct UpCommand: ParsableCommand {
                     let data = try fileSystem.read(directory + "/etc/service/" + name + ".json")
                     let definition = try ContractCoding.decode(ServiceDefinition.self, from: data)
                     let port = part.options.first { $0.name == "port" }
-                    let location = port.map { option in Array(option.history).last { $0.source != nil }?.source ?? option.node.location }
-                    services.append(UpPlan.Service(definition: definition, portSetAt: location?.description))
+                    services.append(UpPlan.Service(definition: definition, portSetAt: port?.valueLocation.description))
                 case "cron":
                     guard var schedule = part.schedule(.schedule) else { continue }
                     if part.flag(.jitter) == true { schedule = schedule.jittered(by: instance.name) }

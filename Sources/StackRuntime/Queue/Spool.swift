@@ -94,14 +94,16 @@ public struct Spool: Sendable {
         do { return try ContractCoding.line(entry) } catch { throw SystemError(Errno(EINVAL), "encode", path: entry.id) }
     }
 
-    private func entries(in directory: String) -> [Stored] {
+    /// The entries of one directory, by arrival. Only a worker (`quarantine`) moves a file that
+    /// does not parse to `corrupt/`; status and `queue ls` look without touching.
+    private func entries(in directory: String, quarantine: Bool = false) -> [Stored] {
         let names = ((try? fileSystem.list(directory)) ?? []).filter { $0.hasSuffix(".json") && !$0.hasPrefix(temporaryFilePrefix) }.sorted()
         return names.compactMap { name in
             let path = directory + "/" + name
             guard let data = try? fileSystem.read(path) else { return nil }
             guard let entry = try? ContractCoding.decode(QueueEntry.self, from: data) else {
                 // As Postfix's corrupt queue: moved out of the way, kept for a person.
-                try? fileSystem.rename(path, to: corrupt + "/" + name)
+                if quarantine { try? fileSystem.rename(path, to: corrupt + "/" + name) }
                 return nil
             }
             return Stored(name: name, entry: entry)
@@ -126,7 +128,7 @@ public struct Spool: Sendable {
     @discardableResult
     public func recover() throws(SystemError) -> [Stored] {
         try withLock { () throws(SystemError) in
-            let left = entries(in: current)
+            let left = entries(in: current, quarantine: true)
             for stored in left { try fileSystem.rename(current + "/" + stored.name, to: new + "/" + stored.name) }
             return left
         }
@@ -140,7 +142,7 @@ public struct Spool: Sendable {
             let now = clock.date
             var superseded: [Stored] = []
             var best: [String: Stored] = [:]
-            for stored in entries(in: new) {
+            for stored in entries(in: new, quarantine: true) {
                 let key = stored.entry.kind.rawValue + "/" + stored.entry.source
                 if let kept = best[key] {
                     if stored.entry.sequence > kept.entry.sequence {
